@@ -1,0 +1,35 @@
+"Classic nbdev setup.py: metadata from settings.ini, the version from fastai_dotbias/__init__.py."
+import re
+from configparser import ConfigParser
+from pathlib import Path
+from setuptools import setup, find_packages
+
+here = Path(__file__).parent
+cfg = ConfigParser(delimiters=['='])
+cfg.read(here/'settings.ini', encoding='utf-8')
+cfg = cfg['DEFAULT']
+version = re.search(r'^__version__\s*=\s*[\'"]([^\'"]+)[\'"]', (here/cfg['lib_path']/'__init__.py').read_text(), re.M)[1]
+
+licenses = dict(apache2=('Apache Software License 2.0', 'OSI Approved :: Apache Software License'))
+statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
+lic = licenses[cfg['license']]
+readme = here/'README.md'
+
+setup(
+    name=cfg['lib_name'], version=version, description=cfg['description'],
+    long_description=readme.read_text(encoding='utf-8') if readme.exists() else cfg['description'],
+    long_description_content_type='text/markdown',
+    author=cfg['author'], author_email=cfg['author_email'], license=lic[0],
+    keywords=cfg['keywords'].split(), url=f"https://github.com/{cfg['user']}/{cfg['repo']}",
+    classifiers=[f"Development Status :: {statuses[int(cfg['status'])]}", f"Intended Audience :: {cfg['audience']}",
+                 f"License :: {lic[1]}", f"Natural Language :: {cfg['language']}",
+                 f"Programming Language :: Python :: 3 :: Only"],
+    python_requires=f">={cfg['min_python']}",
+    packages=find_packages(include=[cfg['lib_path'], f"{cfg['lib_path']}.*"]),
+    include_package_data=True,
+    package_data={cfg['lib_path']: ['data/*']},
+    install_requires=cfg['requirements'].split(),
+    extras_require={'dev': cfg['dev_requirements'].split()},
+    entry_points={'console_scripts': cfg['console_scripts'].split(), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    zip_safe=False,
+)
