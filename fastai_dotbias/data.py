@@ -2,7 +2,8 @@
 
 # %% auto #0
 __all__ = ['synth_ratings', 'planted', 'save_ml100k', 'RatingsError', 'movielens_100k', 'movielens_csv', 'read_csv_ratings',
-           'check_ratings', 'get_y_range', 'sample_path', 'sample_ratings', 'load_ratings']
+           'check_ratings', 'get_y_range', 'sample_path', 'sample_ratings', 'load_ratings', 'RatingsDataset',
+           'RatingsDL', 'DotBiasDataLoaders']
 
 # %% ../nbs/01_data.ipynb #0a8b9e3a
 from fastai.tabular.all import *
@@ -224,3 +225,110 @@ def load_ratings(source='sample', user_name=None, item_name=None, rating_name=No
     check_ratings(df, user_name, item_name, rating_name)
     df.attrs['source'] = desc
     return df
+
+# %% ../nbs/01_data.ipynb #ad9362d5
+def _encode(df, classes, cat_names, unknown='na'):
+    "Codes of `df[cat_names]` in the vocabularies `classes` (0 is `#na#`); with `unknown='error'`, a `KeyError` names unseen ids"
+    codes,miss = [],[]
+    for c in cat_names:
+        code = pd.Categorical(df[c], categories=list(classes[c][1:])).codes.astype(np.int64) + 1
+        if unknown=='error' and (code==0).any():
+            ids = list(dict.fromkeys(df[c][code==0]))
+            miss.append(f"{c} {ids[:5]}{' ...' if len(ids)>5 else ''}")
+        codes.append(code)
+    if miss: raise KeyError(f"{' and '.join(miss)} not in the training vocabulary: the model has no factors for them. "
+                            "Drop those rows, or retrain with ratings that include them (an id in your data may have landed only in the validation split).")
+    return torch.from_numpy(np.stack(codes, 1))
+
+# %% ../nbs/01_data.ipynb #327f155d
+class RatingsDataset:
+    "Ratings encoded as tensors: `x` holds (user, item) codes, `y` the ratings (or `None` for unlabelled rows)"
+    def __init__(self, x, y, classes, cat_names, y_name): store_attr()
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i): return (self.x[i],) if self.y is None else (self.x[i],self.y[i])
+    def new_empty(self): return self.new(self.x[:0], None if self.y is None else self.y[:0])
+    def new(self, x, y): return RatingsDataset(x, y, self.classes, self.cat_names, self.y_name)
+    def to(self, device): return self.new(self.x.to(device), None if self.y is None else self.y.to(device))
+
+    @classmethod
+    def from_df(cls, df, classes, cat_names, y_name, unknown='na'):
+        "Encode `df` with the vocabularies `classes`; ratings from `y_name` when `df` has that column"
+        y = torch.tensor(df[y_name].to_numpy(np.float32)[:,None]) if y_name in df.columns else None
+        return cls(_encode(df, classes, cat_names, unknown), y, classes, cat_names, y_name)
+
+    def decode(self, x, y=None):
+        "A DataFrame of the ids and titles behind codes `x`, with ratings `y` when given"
+        res = pd.DataFrame({c: np.array(self.classes[c], dtype=object)[to_np(x[:,i])] for i,c in enumerate(self.cat_names)})
+        if y is not None: res[self.y_name] = to_np(y).reshape(-1)
+        return res
+
+# %% ../nbs/01_data.ipynb #7c07e85e
+class RatingsDL(DataLoader):
+    "A `DataLoader` over a `RatingsDataset` whose batches are slices of pre-encoded tensors, shuffled without replacement"
+    n_inp = 1
+    def get_idxs(self):
+        if not self.shuffle: return None
+        return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.rng.randint(0, 2**32-1)))
+
+    def _dataset(self):
+        "The dataset, on `self.device`"
+        dev = ifnone(self.device, torch.device('cpu'))
+        if self.dataset.x.device != dev: self.dataset = self.dataset.to(dev)
+        return self.dataset
+
+    def __iter__(self):
+        self.randomize()
+        self.before_iter()
+        ds,idxs,bs = self._dataset(),self.get_idxs(),self.bs
+        xs,y = ds.x,ds.y
+        if idxs is not None: idxs = tensor(idxs).to(xs.device)
+        for i in range(len(self)):
+            sl = slice(i*bs, (i+1)*bs) if idxs is None else idxs[i*bs:(i+1)*bs]
+            yield self.after_batch((xs[sl],) if y is None else (xs[sl],y[sl]))
+        self.after_iter()
+
+    def decode_batch(self, b, max_n=9, full=True):
+        "Decoded rows of batch `b` as `(ids, rating)` pairs, as fastai's `Learner.predict` expects"
+        df = self.dataset.decode(b[0][:max_n])
+        ys = to_np(b[1]).reshape(-1)[:max_n] if len(b)>1 else [None]*len(df)
+        return [(row, y) for (_,row),y in zip(df.iterrows(), ys)]
+
+    def show_batch(self, b=None, max_n=10, ctxs=None, show=True, **kwargs):
+        "Show `max_n` rows of batch `b` (one batch when `None`) as a table of ids, titles and ratings"
+        b = ifnone(b, self.one_batch())
+        df = self.dataset.decode(b[0][:max_n], b[1][:max_n] if len(b)>1 else None)
+        if not show: return df
+        display_df(df)
+
+# %% ../nbs/01_data.ipynb #9d78cc49
+class DotBiasDataLoaders(DataLoaders):
+    "Collab `DataLoaders` on pre-encoded tensors: fastai's interface, shuffling without replacement, no pandas per batch"
+    @classmethod
+    def from_df(cls, ratings, valid_pct=0.2, user_name=None, item_name=None, rating_name=None, seed=None, path='.',
+                bs=64, val_bs=None, shuffle=True, device=None):
+        "Create `DataLoaders` for collaborative filtering from the `ratings` DataFrame"
+        user_name   = ifnone(user_name,   ratings.columns[0])
+        item_name   = ifnone(item_name,   ratings.columns[1])
+        rating_name = ifnone(rating_name, ratings.columns[2])
+        check_ratings(ratings, user_name, item_name, rating_name)
+        cat_names = [user_name,item_name]
+        train,valid = RandomSplitter(valid_pct=valid_pct, seed=seed)(range_of(ratings))
+        trn_df = ratings.iloc[np.asarray(train, dtype=np.int64)]
+        classes = {c: CategoryMap(trn_df[c], add_na=True) for c in cat_names}
+        dss = [RatingsDataset.from_df(ratings.iloc[np.asarray(o, dtype=np.int64)], classes, cat_names, rating_name) for o in (train,valid)]
+        device = ifnone(device, default_device())
+        return cls(RatingsDL(dss[0], bs=bs, shuffle=shuffle, drop_last=shuffle, device=device),
+                   RatingsDL(dss[1], bs=ifnone(val_bs, bs), device=device), path=path, device=device)
+
+    @classmethod
+    def from_csv(cls, csv, **kwargs):
+        "Create `DataLoaders` for collaborative filtering from a CSV file"
+        return cls.from_df(pd.read_csv(csv), **kwargs)
+
+    def test_dl(self, test_items, rm_type_tfms=None, with_labels=False, unknown='error', **kwargs):
+        "A loader over new rows `test_items` (a DataFrame, or rows/dicts) in the training vocabularies; `unknown='na'` maps unseen ids to `#na#`"
+        df = test_items if isinstance(test_items, pd.DataFrame) else pd.DataFrame([dict(o) if isinstance(o, (dict,pd.Series)) else dict(zip(self.train_ds.cat_names, o)) for o in test_items])
+        ds = self.train_ds
+        return self.valid.new(RatingsDataset.from_df(df, ds.classes, ds.cat_names, ds.y_name, unknown=unknown), **kwargs)
+
+DotBiasDataLoaders.from_csv = delegates(to=DotBiasDataLoaders.from_df)(DotBiasDataLoaders.from_csv)
