@@ -114,15 +114,13 @@ def _read_table(fn, sep, names, numeric):
         df[c] = v.astype(np.int64)
     return df
 
-# %% ../nbs/01_data.ipynb #6855c6d7
+# %% ../nbs/01_data.ipynb #08abff84
 def movielens_100k(path=None):
     "The book's frame: MovieLens 100k ratings with titles; `path` defaults to `untar_data(URLs.ML_100k)`"
     if path is None:
-        dest = Config().data/'ml-100k'
-        if not dest.exists():
-            try: path = untar_data(URLs.ML_100k)
-            except Exception as e: _fail(f"MovieLens 100k is not in fastai's data folder and could not be downloaded ({type(e).__name__}). Put the extracted folder at {dest} (it must contain u.data and u.item), or pass its path.")
-        else: path = untar_data(URLs.ML_100k)
+        try: path = untar_data(URLs.ML_100k)  # returns at once when the folder is already in fastai's data directory
+        except Exception as e: _fail(f"MovieLens 100k is not in fastai's data folder and could not be downloaded ({type(e).__name__}). "
+                                     f"Put the extracted folder at {fastai_path('data')/'ml-100k'} (with u.data and u.item), or pass its path.")
     path = Path(path)
     if not path.is_dir(): _fail(f"{path} is not a folder. Pass the extracted MovieLens 100k folder (with u.data and u.item).")
     ratings = _read_table(path/'u.data', '\t', ['user','movie','rating','timestamp'], ['user','movie','rating','timestamp'])
@@ -156,8 +154,8 @@ def read_csv_ratings(fn, cols, check=True):
     if miss: _fail(f"{fn} has no column(s) {miss}; found {list(df.columns)}. Rename them, or pass the column names.")
     return df[list(cols)].rename(columns=cols)
 
-# %% ../nbs/01_data.ipynb #c6d1c9c1
-def check_ratings(df, user_name='user', item_name='movie', rating_name='rating', y_range=None):
+# %% ../nbs/01_data.ipynb #26e3c8af
+def check_ratings(df, user_name='user', item_name='movie', rating_name='rating', y_range=None, duplicates='warn'):
     "Raise `RatingsError` naming the problem and fix if `df` is not usable as ratings; return `df`"
     if not isinstance(df, pd.DataFrame): _fail(f"Ratings must be a pandas DataFrame, got {type(df).__name__}.")
     if len(df)==0: _fail("The ratings are empty (0 rows). Check the file or the filter that produced them.")
@@ -175,7 +173,11 @@ def check_ratings(df, user_name='user', item_name='movie', rating_name='rating',
         bad = (r <= y_range[0]) | (r >= y_range[1])
         if bad.any(): _fail(f"Column {rating_name!r} has values outside y_range={tuple(y_range)} (the model's output range) in {_rows(bad)}, e.g. {r[bad].iloc[0]}. Widen y_range, or leave it unset to derive it from the data.")
     dup = df.duplicated([user_name,item_name], keep=False)
-    if dup.any(): _fail(f"{dup.sum()} rows repeat a ({user_name}, {item_name}) pair, e.g. {tuple(df.loc[dup, [user_name,item_name]].iloc[0])}: each pair must be rated once. Combine them first, e.g. `df.groupby([{user_name!r},{item_name!r}], as_index=False)[{rating_name!r}].mean()`.")
+    if dup.any():
+        msg = (f"{dup.sum()} rows repeat a ({user_name}, {item_name}) pair, e.g. {tuple(df.loc[dup, [user_name,item_name]].iloc[0].tolist())}")
+        fix = f"`df.groupby([{user_name!r},{item_name!r}], as_index=False)[{rating_name!r}].mean()`"
+        if duplicates=='error': _fail(f"{msg}: each pair must be rated once. Combine them first, e.g. {fix}.")
+        warnings.warn(f"{msg}. They are kept, each as a rating of its own (as fastai does); to combine them instead use {fix}.")
     return df
 
 # %% ../nbs/01_data.ipynb #76fe913a
@@ -197,7 +199,7 @@ def sample_ratings():
 
 _sample_args = dict(n_users=600, n_items=800, n_ratings=30_000, seed=42)
 
-# %% ../nbs/01_data.ipynb #080f7a9d
+# %% ../nbs/01_data.ipynb #494f97c9
 _user_cols,_item_cols = ('user','userId','user_id','userid'),('movie','movieId','item','itemId','item_id','movie_id','title')
 
 def _find_col(df, given, options, what):
@@ -210,7 +212,7 @@ def load_ratings(source='sample', user_name=None, item_name=None, rating_name=No
     "Ratings from `source`: 'sample', 'ml-100k', a MovieLens folder (either layout), a CSV file or a DataFrame"
     if isinstance(source, pd.DataFrame): df,desc = source,'a DataFrame'
     elif source=='sample': df,desc = sample_ratings(),f'the embedded sample ({sample_path()})'
-    elif source=='ml-100k': df = movielens_100k(); desc = f"MovieLens 100k (u.data + u.item) from {Config().data/'ml-100k'}"
+    elif source=='ml-100k': df = movielens_100k(); desc = f"MovieLens 100k (u.data + u.item) from {fastai_path('data')/'ml-100k'}"
     else:
         p = Path(source)
         if not p.exists(): _fail(f"{p} does not exist. Pass 'sample', 'ml-100k', a MovieLens folder or a CSV file.")
@@ -300,7 +302,7 @@ class RatingsDL(DataLoader):
         if not show: return df
         display_df(df)
 
-# %% ../nbs/01_data.ipynb #9d78cc49
+# %% ../nbs/01_data.ipynb #4b33fa40
 class DotBiasDataLoaders(DataLoaders):
     "Collab `DataLoaders` on pre-encoded tensors: fastai's interface, shuffling without replacement, no pandas per batch"
     @classmethod
@@ -313,8 +315,7 @@ class DotBiasDataLoaders(DataLoaders):
         check_ratings(ratings, user_name, item_name, rating_name)
         cat_names = [user_name,item_name]
         train,valid = RandomSplitter(valid_pct=valid_pct, seed=seed)(range_of(ratings))
-        trn_df = ratings.iloc[np.asarray(train, dtype=np.int64)]
-        classes = {c: CategoryMap(trn_df[c], add_na=True) for c in cat_names}
+        classes = {c: CategoryMap(ratings[c], add_na=True) for c in cat_names}
         dss = [RatingsDataset.from_df(ratings.iloc[np.asarray(o, dtype=np.int64)], classes, cat_names, rating_name) for o in (train,valid)]
         device = ifnone(device, default_device())
         return cls(RatingsDL(dss[0], bs=bs, shuffle=shuffle, drop_last=shuffle, device=device),

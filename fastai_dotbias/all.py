@@ -1,0 +1,4 @@
+from .core import *
+from .data import *
+from .learner import *
+from .interpret import *
