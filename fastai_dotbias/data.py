@@ -264,12 +264,12 @@ class RatingsDataset:
         if y is not None: res[self.y_name] = to_np(y).reshape(-1)
         return res
 
-# %% ../nbs/01_data.ipynb #7c07e85e
+# %% ../nbs/01_data.ipynb #75c5230d
 class RatingsDL(DataLoader):
     "A `DataLoader` over a `RatingsDataset` whose batches are slices of pre-encoded tensors, shuffled without replacement"
     n_inp = 1
     def get_idxs(self):
-        if not self.shuffle: return None
+        if not self.shuffle: return torch.arange(self.n)
         return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.rng.randint(0, 2**32-1)))
 
     def _dataset(self):
@@ -283,9 +283,9 @@ class RatingsDL(DataLoader):
         self.before_iter()
         ds,idxs,bs = self._dataset(),self.get_idxs(),self.bs
         xs,y = ds.x,ds.y
-        if idxs is not None: idxs = tensor(idxs).to(xs.device)
+        idxs = tensor(idxs).to(xs.device)
         for i in range(len(self)):
-            sl = slice(i*bs, (i+1)*bs) if idxs is None else idxs[i*bs:(i+1)*bs]
+            sl = idxs[i*bs:(i+1)*bs]
             yield self.after_batch((xs[sl],) if y is None else (xs[sl],y[sl]))
         self.after_iter()
 

@@ -37,7 +37,7 @@ class FusedAdam(Optimizer):
                       lr=h['lr'], beta1=h['mom'], beta2=h['sqr_mom'], weight_decay=h['wd'] if do_wd else 0.,
                       eps=h['eps'], amsgrad=False, maximize=False)
 
-# %% ../nbs/02_learner.ipynb #48a01492
+# %% ../nbs/02_learner.ipynb #f8f2924a
 class DotBiasLearner(Learner):
     "A fastai `Learner` that calls only the callbacks defining each event, and keeps the loss a plain `Tensor`"
     def __init__(self, *args, **kwargs):
@@ -75,13 +75,22 @@ class DotBiasLearner(Learner):
         if not self.training or not len(self.yb): return
         self._do_grad_opt()
 
-# %% ../nbs/02_learner.ipynb #354b8903
+    def predict(self, item, rm_type_tfms=None, with_input=False):
+        "Predicted rating for one row `item` (a Series, dict or `(user, item)` pair): `(rating, prediction, raw prediction)`"
+        if not isinstance(self.dls.valid, RatingsDL): return super().predict(item, rm_type_tfms=rm_type_tfms, with_input=with_input)
+        dl = self.dls.test_dl([item])
+        inp,preds,_ = self.get_preds(dl=dl, with_input=True, reorder=False)
+        pred = preds.reshape(-1)[0]
+        res = pred.item(),pred,pred
+        return (dl.dataset.decode(inp.reshape(-1,2)).iloc[0],) + res if with_input else res
+
+# %% ../nbs/02_learner.ipynb #ab9764da
 def _samples_with_replacement(dl):
     "Does `dl` draw its training batches with replacement and uniform weights (fastai's `TabWeightedDL` without `wgts`)?"
     wgts = getattr(dl, 'wgts', None)
     return bool(getattr(dl, 'shuffle', False)) and wgts is not None and np.allclose(wgts, wgts[0])
 
-# %% ../nbs/02_learner.ipynb #46c2160e
+# %% ../nbs/02_learner.ipynb #2b087e9f
 @delegates(Learner.__init__)
 def dotbias_learner(dls, n_factors=50, y_range=(0,5.5), loss_func=None, opt_func=FusedAdam, **kwargs):
     "Create a `Learner` for `DotProductBias` on collab `dls` (`DotBiasDataLoaders` or fastai's `CollabDataLoaders`)"

@@ -1,0 +1,12 @@
+import os, warnings
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+os.environ.setdefault('MPLBACKEND', 'Agg')
+import torch
+torch.set_num_threads(1)
+import pytest
+from fastai_dotbias.data import synth_ratings
+
+@pytest.fixture(scope='session')
+def ratings():
+    "Generated ratings with planted loved, hated and twin titles"
+    return synth_ratings(n_users=300, n_items=400, n_ratings=20_000, seed=0)

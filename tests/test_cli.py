@@ -1,0 +1,79 @@
+"End-to-end runs of the `fastai-dotbias` command, as a user runs it."
+import os, subprocess, sys
+from pathlib import Path
+import pytest
+from fastai_dotbias.data import synth_ratings, save_ml100k, planted, sample_ratings
+
+def run(*args, home=None, check=True):
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
+    if home: env['FASTAI_HOME'] = str(home)
+    res = subprocess.run([sys.executable, '-m', 'fastai_dotbias', *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+    if check: assert res.returncode == 0, res.stderr
+    return res
+
+@pytest.fixture(scope='module')
+def saved(tmp_path_factory):
+    d = tmp_path_factory.mktemp('cli')
+    res = run('train', '--data', 'sample', '--seed', '0', '--save', d/'model.pkl', '--plot', d/'pca.png', home=d/'fastai-home')
+    return d, res.stdout
+
+def test_train_on_sample_prints_planted_titles(saved):
+    d, out = saved
+    truth = planted(sample_ratings())
+    assert out.startswith('Data: the embedded sample')
+    lo = next(l for l in out.splitlines() if l.startswith('Lowest bias:'))
+    hi = next(l for l in out.splitlines() if l.startswith('Highest bias:'))
+    assert all(t in lo for t in truth['hated']), lo
+    assert all(t in hi for t in truth['loved']), hi
+    assert 'epoch' in out and 'train_loss' in out and '\r' not in out
+    mse = float(out.split('Valid MSE ')[1].split(',')[0])
+    assert mse < 0.7
+    assert (d/'pca.png').stat().st_size > 10_000 and (d/'pca_bias_vs_mean.png').exists()
+
+def test_saved_model_answers_queries(saved):
+    d, _ = saved
+    truth = planted(sample_ratings())
+    out = run('similar', '--model', d/'model.pkl', '--title', truth['twins'][0], '-n', '2').stdout
+    assert all(t in out for t in truth['twins'][1:]), out
+    s = sample_ratings()
+    out = run('recommend', '--model', d/'model.pkl', '--user', 7, '-n', '20').stdout
+    assert len(out.strip().splitlines()) == 21
+    assert not any(t in out for t in s.title[s.user==7])
+
+def test_ml100k_through_untar_data_offline(tmp_path):
+    "A MovieLens-100k-format folder in a temporary FASTAI_HOME: the real untar_data path, no network"
+    home = tmp_path/'home'
+    r = synth_ratings(n_users=80, n_items=100, n_ratings=4000, seed=5)
+    save_ml100k(r, home/'data'/'ml-100k')
+    out = run('train', '--epochs', '1', '--seed', '0', '--top', '3', home=home).stdout
+    assert out.startswith(f"Data: MovieLens 100k (u.data + u.item) from {home/'data'/'ml-100k'} (the default")
+    assert '4,000 ratings' in out
+    lo = next(l for l in out.splitlines() if l.startswith('Lowest bias:'))
+    assert sum(t in lo for t in planted(r)['hated']) >= 2, lo
+
+def _fails(*args, home=None):
+    res = run(*args, home=home, check=False)
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    assert 'Traceback' not in res.stderr
+    return res.stderr.strip().splitlines()[-1]
+
+def test_bad_inputs_exit_2(tmp_path):
+    r = synth_ratings(n_users=20, n_items=30, n_ratings=300, seed=1)
+    assert 'does not exist' in _fails('train', '--data', tmp_path/'nowhere')
+    assert 'could not be downloaded' in _fails('train', '--data', 'ml-100k', home=tmp_path/'empty-home')
+    csv = tmp_path/'r.csv'
+    r.rename(columns={'rating': 'stars_given'}).to_csv(csv, index=False)
+    assert 'No rating column found' in _fails('train', '--data', csv)
+    r.assign(rating=r.rating.astype(object).where(r.index != 4, 'x')).to_csv(csv, index=False)
+    assert "non-numeric values in 1 row(s), e.g. row 5" in _fails('train', '--data', csv)
+    r.iloc[:0].to_csv(csv, index=False)
+    assert 'empty' in _fails('train', '--data', csv)
+    bad = tmp_path/'bad'; save_ml100k(r, bad)
+    (bad/'u.data').write_text((bad/'u.data').read_text().replace('\t', ' ', 3))
+    assert 'u.data, line 1: expected 4' in _fails('train', '--data', bad)
+    save_ml100k(r, bad)
+    (bad/'u.item').write_bytes((bad/'u.item').read_text().encode('utf-16'))
+    assert 'looks UTF-16' in _fails('train', '--data', bad)
+    assert 'must be at least 1' in _fails('train', '--epochs', '0')
+    assert 'between 0 and 1' in _fails('train', '--valid-pct', '1.5')
+    assert 'does not exist' in _fails('similar', '--model', tmp_path/'none.pkl', '--title', 'x')
