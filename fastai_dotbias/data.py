@@ -230,12 +230,12 @@ def load_ratings(source='sample', user_name=None, item_name=None, rating_name=No
     df.attrs['source'] = desc
     return df
 
-# %% ../nbs/01_data.ipynb #ad9362d5
+# %% ../nbs/01_data.ipynb #828fd031
 def _encode(df, classes, cat_names, unknown='na'):
     "Codes of `df[cat_names]` in the vocabularies `classes` (0 is `#na#`); with `unknown='error'`, a `KeyError` names unseen ids"
     codes,miss = [],[]
     for c in cat_names:
-        code = pd.Categorical(df[c], categories=list(classes[c][1:])).codes.astype(np.int64) + 1
+        code = pd.Index(list(classes[c][1:])).get_indexer(df[c]).astype(np.int64) + 1
         if unknown=='error' and (code==0).any():
             ids = list(dict.fromkeys(df[c][code==0]))
             miss.append(f"{c} {ids[:5]}{' ...' if len(ids)>5 else ''}")
