@@ -60,6 +60,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'fastai_dotbias.data._read_table': ('data.html#_read_table', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._read_text': ('data.html#_read_text', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._rows': ('data.html#_rows', 'fastai_dotbias/data.py'),
+                                     'fastai_dotbias.data._split': ('data.html#_split', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._titles': ('data.html#_titles', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data.check_ratings': ('data.html#check_ratings', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data.get_y_range': ('data.html#get_y_range', 'fastai_dotbias/data.py'),

@@ -7,10 +7,10 @@ __all__ = ['synth_ratings', 'planted', 'save_ml100k', 'RatingsError', 'movielens
            'check_ratings', 'get_y_range', 'sample_path', 'sample_ratings', 'load_ratings', 'RatingsDataset',
            'RatingsDL', 'DotBiasDataLoaders']
 
-# %% ../nbs/01_data.ipynb #0a8b9e3a
+# %% ../nbs/01_data.ipynb #8783ad4b
 from fastai.tabular.all import *
 from fastai.collab import *
-import importlib.resources, difflib, string
+import importlib.resources
 
 # %% ../nbs/01_data.ipynb #10fa525a
 _adjs = 'Silent Crimson Hidden Last Broken Golden Wandering Electric Frozen Midnight Paper Velvet Hollow Distant Iron Glass Quiet Burning Lucky Lonely'.split()
@@ -78,13 +78,13 @@ def save_ml100k(ratings, path):
     (path/'u.item').write_text('\n'.join(lines)+'\n', encoding='latin-1')
     return path
 
-# %% ../nbs/01_data.ipynb #5960047d
+# %% ../nbs/01_data.ipynb #1c478994
 class RatingsError(ValueError):
     "Bad ratings input: the message names the file, column or rows, and the fix"
 
 def _fail(msg): raise RatingsError(msg)
 
-def _rows(mask, df=None, n=5):
+def _rows(mask, n=5):
     "Describe the first `n` True positions of `mask` as 1-based row numbers"
     idx = np.flatnonzero(np.asarray(mask))
     return f"{len(idx)} row(s), e.g. row {', '.join(str(i+1) for i in idx[:n])}"
@@ -304,7 +304,15 @@ class RatingsDL(DataLoader):
         if not show: return df
         display_df(df)
 
-# %% ../nbs/01_data.ipynb #4b33fa40
+# %% ../nbs/01_data.ipynb #ea0a2a92
+def _split(n, valid_pct=0.2, seed=None):
+    "fastai's `RandomSplitter(valid_pct, seed)` on `range(n)` as arrays: the same split, without a Python list of `n` indices"
+    if seed is not None: torch.manual_seed(seed)
+    idxs = torch.randperm(n).numpy()
+    cut = int(valid_pct*n)
+    return idxs[cut:],idxs[:cut]
+
+# %% ../nbs/01_data.ipynb #9280dcba
 class DotBiasDataLoaders(DataLoaders):
     "Collab `DataLoaders` on pre-encoded tensors: fastai's interface, shuffling without replacement, no pandas per batch"
     @classmethod
@@ -316,9 +324,8 @@ class DotBiasDataLoaders(DataLoaders):
         rating_name = ifnone(rating_name, ratings.columns[2])
         check_ratings(ratings, user_name, item_name, rating_name)
         cat_names = [user_name,item_name]
-        train,valid = RandomSplitter(valid_pct=valid_pct, seed=seed)(range_of(ratings))
         classes = {c: CategoryMap(ratings[c], add_na=True) for c in cat_names}
-        dss = [RatingsDataset.from_df(ratings.iloc[np.asarray(o, dtype=np.int64)], classes, cat_names, rating_name) for o in (train,valid)]
+        dss = [RatingsDataset.from_df(ratings.iloc[o], classes, cat_names, rating_name) for o in _split(len(ratings), valid_pct, seed)]
         device = ifnone(device, default_device())
         return cls(RatingsDL(dss[0], bs=bs, shuffle=shuffle, drop_last=shuffle, device=device),
                    RatingsDL(dss[1], bs=ifnone(val_bs, bs), device=device), path=path, device=device)
