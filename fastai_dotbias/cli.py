@@ -33,16 +33,16 @@ class PlainTable(Callback):
         print('  '.join(f'{v:>10.6f}' if isinstance(v, float) else f'{str(v):>10}' for v in log), flush=True)
     def after_fit(self): self.learn.logger = self.old_logger
 
-# %% ../nbs/05_cli.ipynb #711f833e
+# %% ../nbs/05_cli.ipynb #b2ecafc9
 def _train(args):
     data = ifnone(args.data, default_data())
     ratings = load_ratings(data)
-    item = 'title' if 'title' in ratings.columns else None
-    y_range = get_y_range(ratings, 'rating') if 'rating' in ratings.columns else None
+    user,item,rating = ratings.attrs['cols']
+    if 'title' in ratings.columns: item = 'title'
+    y_range = get_y_range(ratings, rating)
     note = '' if args.data else ' (the default: ml-100k is used when fastai\'s data folder has it)'
-    print(f"Data: {ratings.attrs['source']}{note}: {len(ratings):,} ratings, {ratings.iloc[:,0].nunique():,} users, {ratings[item or ratings.columns[1]].nunique():,} items")
-    dls = DotBiasDataLoaders.from_df(ratings, item_name=item, valid_pct=args.valid_pct, seed=args.seed, bs=args.bs)
-    y_range = ifnone(y_range, get_y_range(ratings, ratings.columns[2]))
+    print(f"Data: {ratings.attrs['source']}{note}: {len(ratings):,} ratings, {ratings[user].nunique():,} users, {ratings[item].nunique():,} items")
+    dls = DotBiasDataLoaders.from_df(ratings, user_name=user, item_name=item, rating_name=rating, valid_pct=args.valid_pct, seed=args.seed, bs=args.bs)
     print(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, y_range={y_range}")
     if args.seed is not None: set_seed(args.seed)
     learn = dotbias_learner(dls, n_factors=args.n_factors, y_range=y_range, cbs=ShowBiasesCallback(args.top))

@@ -201,7 +201,7 @@ def sample_ratings():
 
 _sample_args = dict(n_users=600, n_items=800, n_ratings=30_000, seed=42)
 
-# %% ../nbs/01_data.ipynb #494f97c9
+# %% ../nbs/01_data.ipynb #8eb30490
 _user_cols,_item_cols = ('user','userId','user_id','userid'),('movie','movieId','item','itemId','item_id','movie_id','title')
 
 def _find_col(df, given, options, what):
@@ -227,7 +227,7 @@ def load_ratings(source='sample', user_name=None, item_name=None, rating_name=No
     item_name = _find_col(df, item_name, _item_cols, 'item')
     rating_name = _find_col(df, rating_name, ('rating','ratings','score','stars'), 'rating')
     check_ratings(df, user_name, item_name, rating_name)
-    df.attrs['source'] = desc
+    df.attrs.update(source=desc, cols=(user_name, item_name, rating_name))
     return df
 
 # %% ../nbs/01_data.ipynb #828fd031

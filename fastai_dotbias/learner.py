@@ -11,7 +11,7 @@ from fastai.collab import *
 from .core import *
 from .data import *
 
-# %% ../nbs/02_learner.ipynb #ff672756
+# %% ../nbs/02_learner.ipynb #f402bb45
 def _fused_ok(ps): return all(p.device.type in ('cpu','cuda') and p.dtype in (torch.float32,torch.float64) for p in ps)
 
 class FusedAdam(Optimizer):
@@ -24,12 +24,12 @@ class FusedAdam(Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         if closure is not None: raise NotImplementedError("fastai optimizers currently do not support closure")
+        if not _fused_ok([p for p,*_ in self.all_params(with_grad=True)]): return super().step()
         fused = torch._fused_adamw_ if self.decouple_wd else torch._fused_adam_
         for pg,h in zip(self.param_lists,self.hypers):
             for do_wd in (True,False):
                 ps = [p for p in pg if p.grad is not None and self.state[p].get('do_wd', True)==do_wd]
                 if not ps: continue
-                if not _fused_ok(ps): return super().step()
                 sts = [self.state[p] for p in ps]
                 for p,s in zip(ps,sts):
                     if 'grad_avg' not in s: s.update(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=torch.zeros((), device=p.device))
@@ -39,7 +39,7 @@ class FusedAdam(Optimizer):
                       lr=h['lr'], beta1=h['mom'], beta2=h['sqr_mom'], weight_decay=h['wd'] if do_wd else 0.,
                       eps=h['eps'], amsgrad=False, maximize=False)
 
-# %% ../nbs/02_learner.ipynb #f8f2924a
+# %% ../nbs/02_learner.ipynb #d3760e9c
 class DotBiasLearner(Learner):
     "A fastai `Learner` that calls only the callbacks defining each event, and keeps the loss a plain `Tensor`"
     def __init__(self, *args, **kwargs):
@@ -86,13 +86,13 @@ class DotBiasLearner(Learner):
         res = pred.item(),pred,pred
         return (dl.dataset.decode(inp.reshape(-1,2)).iloc[0],) + res if with_input else res
 
-# %% ../nbs/02_learner.ipynb #ab9764da
+# %% ../nbs/02_learner.ipynb #cc1ac593
 def _samples_with_replacement(dl):
     "Does `dl` draw its training batches with replacement and uniform weights (fastai's `TabWeightedDL` without `wgts`)?"
     wgts = getattr(dl, 'wgts', None)
     return bool(getattr(dl, 'shuffle', False)) and wgts is not None and np.allclose(wgts, wgts[0])
 
-# %% ../nbs/02_learner.ipynb #2b087e9f
+# %% ../nbs/02_learner.ipynb #96f357ce
 @delegates(Learner.__init__)
 def dotbias_learner(dls, n_factors=50, y_range=(0,5.5), loss_func=None, opt_func=FusedAdam, **kwargs):
     "Create a `Learner` for `DotProductBias` on collab `dls` (`DotBiasDataLoaders` or fastai's `CollabDataLoaders`)"

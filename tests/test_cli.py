@@ -77,3 +77,13 @@ def test_bad_inputs_exit_2(tmp_path):
     assert 'must be at least 1' in _fails('train', '--epochs', '0')
     assert 'between 0 and 1' in _fails('train', '--valid-pct', '1.5')
     assert 'does not exist' in _fails('similar', '--model', tmp_path/'none.pkl', '--title', 'x')
+
+def test_csv_columns_in_any_order(tmp_path):
+    "Columns are found by name, not position: a CSV with rating first and MovieLens' newer names trains"
+    r = synth_ratings(n_users=60, n_items=80, n_ratings=3000, seed=2)
+    csv = tmp_path/'r.csv'
+    r.rename(columns={'user': 'userId', 'movie': 'movieId'})[['rating', 'timestamp', 'movieId', 'userId']].to_csv(csv, index=False)
+    out = run('train', '--data', csv, '--epochs', '1', '--seed', '0').stdout
+    assert '3,000 ratings, 60 users, 80 items' in out, out
+    assert 'y_range=(0, 5.5)' in out
+    assert float(out.split('Valid MSE ')[1].split(',')[0]) < 2
