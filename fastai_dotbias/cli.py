@@ -5,14 +5,15 @@
 # %% auto #0
 __all__ = ['default_data', 'PlainTable', 'main']
 
-# %% ../nbs/05_cli.ipynb #06cde86c
+# %% ../nbs/05_cli.ipynb #a58b459d
 from fastai.tabular.all import *
 from fastai.collab import *
 from .core import *
 from .data import *
 from .learner import *
 from .interpret import *
-import argparse, sys
+from .distributed import *
+import argparse, sys, os
 
 # %% ../nbs/05_cli.ipynb #7d8e6822
 def default_data():
@@ -33,23 +34,34 @@ class PlainTable(Callback):
         print('  '.join(f'{v:>10.6f}' if isinstance(v, float) else f'{str(v):>10}' for v in log), flush=True)
     def after_fit(self): self.learn.logger = self.old_logger
 
-# %% ../nbs/05_cli.ipynb #b2ecafc9
+# %% ../nbs/05_cli.ipynb #de102f14
+def _say(*args, **kwargs):
+    "`print` on the main process only"
+    if not rank_distrib(): print(*args, **kwargs)
+
 def _train(args):
     data = ifnone(args.data, default_data())
     ratings = load_ratings(data)
     user,item,rating = ratings.attrs['cols']
     if 'title' in ratings.columns: item = 'title'
     y_range = get_y_range(ratings, rating)
+    n_proc = num_distrib() or 1
     note = '' if args.data else ' (the default: ml-100k is used when fastai\'s data folder has it)'
-    print(f"Data: {ratings.attrs['source']}{note}: {len(ratings):,} ratings, {ratings[user].nunique():,} users, {ratings[item].nunique():,} items")
-    dls = DotBiasDataLoaders.from_df(ratings, user_name=user, item_name=item, rating_name=rating, valid_pct=args.valid_pct, seed=args.seed, bs=args.bs)
-    print(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, y_range={y_range}")
-    if args.seed is not None: set_seed(args.seed)
+    _say(f"Data: {ratings.attrs['source']}{note}: {len(ratings):,} ratings, {ratings[user].nunique():,} users, {ratings[item].nunique():,} items")
+    seed,bs = args.seed,args.bs
+    if n_proc>1:
+        seed,bs = ifnone(seed, 0),max(1, args.bs//n_proc)
+        _say(f"Data parallel: {n_proc} processes x bs {bs} (global batch {bs*n_proc}), split seed {seed}")
+    dls = DotBiasDataLoaders.from_df(ratings, user_name=user, item_name=item, rating_name=rating, valid_pct=args.valid_pct, seed=seed, bs=bs)
+    _say(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, y_range={y_range}")
+    if seed is not None: set_seed(seed)
     learn = dotbias_learner(dls, n_factors=args.n_factors, y_range=y_range, cbs=ShowBiasesCallback(args.top))
-    if sys.stdout.isatty(): learn.fit_one_cycle(args.epochs, args.lr, wd=args.wd)
-    else:
-        with learn.no_bar(), learn.added_cbs(PlainTable()): learn.fit_one_cycle(args.epochs, args.lr, wd=args.wd)
-    with learn.no_bar(): mse = learn.validate()[0]
+    with learn.distrib_dotbias():
+        if sys.stdout.isatty(): learn.fit_one_cycle(args.epochs, args.lr, wd=args.wd)
+        else:
+            with learn.no_bar(), learn.added_cbs([] if rank_distrib() else PlainTable()): learn.fit_one_cycle(args.epochs, args.lr, wd=args.wd)
+    if rank_distrib(): return learn
+    mse = learn.recorder.values[-1][1]
     print(f"Valid MSE {mse:.4f}, RMSE {math.sqrt(mse):.4f}")
     if args.plot:
         interp = BiasInterpretation.from_learner(learn)
@@ -79,12 +91,13 @@ def _similar(args):
     interp = BiasInterpretation.from_learner(_load(args.model))
     print(interp.most_similar(args.title, args.n).to_string(index=False))
 
-# %% ../nbs/05_cli.ipynb #0d78f9af
+# %% ../nbs/05_cli.ipynb #8085916f
 def _parser():
     p = argparse.ArgumentParser(prog='fastai-dotbias', description="fastbook's DotProductBias on collaborative-filtering ratings")
     sub = p.add_subparsers(dest='cmd')
     t = sub.add_parser('train', help="train the book's recipe and print the lowest- and highest-bias titles")
     t.add_argument('--data', default=None, help="'sample', 'ml-100k', a MovieLens folder or a ratings CSV (default: ml-100k if fastai's data folder has it, else sample)")
+    t.add_argument('--nproc', type=int, default=1, help='train data-parallel on this many processes (torchrun, DDP; gloo on CPUs); --bs is split between them')
     for a,ty,d in (('--epochs',int,5), ('--lr',float,5e-3), ('--wd',float,0.1), ('--n-factors',int,50), ('--bs',int,64), ('--valid-pct',float,0.2), ('--seed',int,None), ('--top',int,5)):
         t.add_argument(a, type=ty, default=d, help=f'default: {d}')
     t.add_argument('--save', default=None, help='export the learner to this file (load_learner reads it)')
@@ -97,18 +110,32 @@ def _parser():
 
 def _check(p, args):
     if args.cmd!='train': return
-    for k in ('epochs','n_factors','bs','top'):
+    for k in ('epochs','n_factors','bs','top','nproc'):
         if getattr(args, k) < 1: p.error(f"--{k.replace('_','-')} must be at least 1, got {getattr(args, k)}")
     if not 0 < args.valid_pct < 1: p.error(f"--valid-pct must be between 0 and 1, got {args.valid_pct}")
     if args.lr <= 0 or args.wd < 0: p.error(f"--lr must be positive and --wd not negative, got {args.lr} and {args.wd}")
 
-# %% ../nbs/05_cli.ipynb #6a936f3b
+# %% ../nbs/05_cli.ipynb #fb453090
+def _launch(n, argv):
+    "Re-run this command under `torchrun --standalone --nproc_per_node=n`, without `--nproc`"
+    from torch.distributed.run import main as torchrun
+    argv = list(ifnone(argv, sys.argv[1:]))
+    i = next(i for i,a in enumerate(argv) if a.startswith('--nproc'))
+    argv = argv[:i] + argv[i+(1 if '=' in argv[i] else 2):]
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    try: torchrun(['--standalone', f'--nproc_per_node={n}', '-m', 'fastai_dotbias', *argv])
+    except Exception as e:
+        print(f"fastai-dotbias: error: the {n} training processes failed ({type(e).__name__}); their messages are above.", file=sys.stderr)
+        sys.exit(1)
+
+# %% ../nbs/05_cli.ipynb #ff74c945
 def main(argv=None):
     "Entry point of the `fastai-dotbias` command"
     p = _parser()
     args = p.parse_args(argv)
     if args.cmd is None: args = p.parse_args(['train', *(argv if argv is not None else sys.argv[1:])])
     _check(p, args)
+    if args.cmd=='train' and args.nproc>1 and 'LOCAL_RANK' not in os.environ: return _launch(args.nproc, argv)
     try: {'train': _train, 'recommend': _recommend, 'similar': _similar}[args.cmd](args)
     except (RatingsError, KeyError, FileNotFoundError, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)

@@ -266,13 +266,40 @@ class RatingsDataset:
         if y is not None: res[self.y_name] = to_np(y).reshape(-1)
         return res
 
-# %% ../nbs/01_data.ipynb #75c5230d
+# %% ../nbs/01_data.ipynb #2cf46437
+def _broadcast_int(v, src=0):
+    "`v` as held by rank `src` of the process group (a CPU tensor for gloo, a GPU one for nccl)"
+    dev = 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
+    t = torch.tensor([v], dtype=torch.int64, device=dev)
+    torch.distributed.broadcast(t, src)
+    return int(t.item())
+
+def _shard(idxs, rank, world_size):
+    "Rank `rank`'s contiguous share of `idxs`, padded with its first items so every rank gets the same number"
+    n_per = math.ceil(len(idxs)/world_size)
+    idxs = torch.cat([idxs, idxs[:n_per*world_size-len(idxs)]])
+    return idxs[rank*n_per:(rank+1)*n_per]
+
 class RatingsDL(DataLoader):
     "A `DataLoader` over a `RatingsDataset` whose batches are slices of pre-encoded tensors, shuffled without replacement"
     n_inp = 1
+    def __init__(self, dataset=None, rank=0, world_size=1, **kwargs):
+        super().__init__(dataset, **kwargs)
+        self.rank,self.world_size = rank,world_size
+
+    def new(self, dataset=None, cls=None, **kwargs):
+        return super().new(dataset, cls, **merge(dict(rank=self.rank, world_size=self.world_size), kwargs))
+
+    def __len__(self):
+        n = math.ceil(self.n/self.world_size)
+        return n//self.bs if self.drop_last else math.ceil(n/self.bs)
+
     def get_idxs(self):
         if not self.shuffle: return torch.arange(self.n)
-        return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.rng.randint(0, 2**32-1)))
+        seed = self.rng.randint(0, 2**32-1)
+        if self.world_size==1: return torch.randperm(self.n, generator=torch.Generator().manual_seed(seed))
+        idxs = torch.randperm(self.n, generator=torch.Generator().manual_seed(_broadcast_int(seed)))
+        return _shard(idxs, self.rank, self.world_size)
 
     def _dataset(self):
         "The dataset, on `self.device`"
@@ -304,7 +331,7 @@ class RatingsDL(DataLoader):
         if not show: return df
         display_df(df)
 
-# %% ../nbs/01_data.ipynb #ea0a2a92
+# %% ../nbs/01_data.ipynb #5ba27e02
 def _split(n, valid_pct=0.2, seed=None):
     "fastai's `RandomSplitter(valid_pct, seed)` on `range(n)` as arrays: the same split, without a Python list of `n` indices"
     if seed is not None: torch.manual_seed(seed)
@@ -312,7 +339,7 @@ def _split(n, valid_pct=0.2, seed=None):
     cut = int(valid_pct*n)
     return idxs[cut:],idxs[:cut]
 
-# %% ../nbs/01_data.ipynb #9280dcba
+# %% ../nbs/01_data.ipynb #6d384508
 class DotBiasDataLoaders(DataLoaders):
     "Collab `DataLoaders` on pre-encoded tensors: fastai's interface, shuffling without replacement, no pandas per batch"
     @classmethod

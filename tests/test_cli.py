@@ -87,3 +87,11 @@ def test_csv_columns_in_any_order(tmp_path):
     assert '3,000 ratings, 60 users, 80 items' in out, out
     assert 'y_range=(0, 5.5)' in out
     assert float(out.split('Valid MSE ')[1].split(',')[0]) < 2
+
+def test_train_two_processes(tmp_path):
+    "`--nproc 2`: two gloo processes on the CPU; only rank 0 prints and saves; the saved learner works"
+    out = run('train', '--data', 'sample', '--nproc', '2', '--epochs', '2', '--seed', '0', '--save', tmp_path/'m.pkl').stdout
+    assert 'Data parallel: 2 processes x bs 32 (global batch 64)' in out
+    assert out.count('Lowest bias:') == 1 and out.count('train_loss') == 1, out
+    assert out.count('Valid MSE') == 1 and float(out.split('Valid MSE ')[1].split(',')[0]) < 0.8
+    assert 'Twin Saga' in run('similar', '--model', tmp_path/'m.pkl', '--title', 'Twin Saga A (1970)', '-n', '3').stdout
