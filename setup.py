@@ -29,7 +29,8 @@ setup(
     include_package_data=True,
     package_data={cfg['lib_path']: ['data/*']},
     install_requires=cfg['requirements'].split(),
-    extras_require={'dev': cfg['dev_requirements'].split()},
+    extras_require={'dev': cfg['dev_requirements'].split() + cfg.get('docs_requirements', '').split(),
+                    'docs': cfg.get('docs_requirements', '').split()},
     entry_points={'console_scripts': cfg['console_scripts'].split(), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )
