@@ -82,6 +82,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'fastai_dotbias.data.synth_ratings': ('data.html#synth_ratings', 'fastai_dotbias/data.py')},
             'fastai_dotbias.distributed': { 'fastai_dotbias.distributed.DotBiasDistributedTrainer': ( 'distributed.html#dotbiasdistributedtrainer',
                                                                                                       'fastai_dotbias/distributed.py'),
+                                            'fastai_dotbias.distributed.DotBiasDistributedTrainer.__init__': ( 'distributed.html#dotbiasdistributedtrainer.__init__',
+                                                                                                               'fastai_dotbias/distributed.py'),
                                             'fastai_dotbias.distributed.DotBiasDistributedTrainer._wrap_dl': ( 'distributed.html#dotbiasdistributedtrainer._wrap_dl',
                                                                                                                'fastai_dotbias/distributed.py'),
                                             'fastai_dotbias.distributed.Learner.distrib_dotbias': ( 'distributed.html#learner.distrib_dotbias',

@@ -24,9 +24,10 @@ def patch_cpu_broadcast():
     "Make fastai's `DistributedDL._broadcast` device-aware (fastai 2.8 always calls `.cuda()`, which fails under gloo on CPUs)"
     DistributedDL._broadcast = _broadcast
 
-# %% ../nbs/06_distributed.ipynb #27f3a2e8
+# %% ../nbs/06_distributed.ipynb #54f19df1
 class DotBiasDistributedTrainer(DistributedTrainer):
     "fastai's `DistributedTrainer`, with training `RatingsDL`s sharded by rank and validation `RatingsDL`s left whole"
+    def __init__(self, sync_bn=True, **kwargs): super().__init__(sync_bn, **kwargs) # `kwargs` go to `accelerate.Accelerator`
     def _wrap_dl(self, dl):
         if not isinstance(dl, RatingsDL): return super()._wrap_dl(dl)
         dev = self.learn.model.device
