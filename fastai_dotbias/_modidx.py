@@ -59,6 +59,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'fastai_dotbias.data.RatingsError': ('data.html#ratingserror', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._add_titles': ('data.html#_add_titles', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._broadcast_int': ('data.html#_broadcast_int', 'fastai_dotbias/data.py'),
+                                     'fastai_dotbias.data._dist_device': ('data.html#_dist_device', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._draw_pairs': ('data.html#_draw_pairs', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._encode': ('data.html#_encode', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._fail': ('data.html#_fail', 'fastai_dotbias/data.py'),

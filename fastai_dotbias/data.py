@@ -266,11 +266,14 @@ class RatingsDataset:
         if y is not None: res[self.y_name] = to_np(y).reshape(-1)
         return res
 
-# %% ../nbs/01_data.ipynb #2cf46437
+# %% ../nbs/01_data.ipynb #b744467d
+def _dist_device():
+    "Where the process group's tensors must live: the GPU for nccl, the CPU otherwise (gloo)"
+    return 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
+
 def _broadcast_int(v, src=0):
-    "`v` as held by rank `src` of the process group (a CPU tensor for gloo, a GPU one for nccl)"
-    dev = 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
-    t = torch.tensor([v], dtype=torch.int64, device=dev)
+    "`v` as held by rank `src` of the process group"
+    t = torch.tensor([v], dtype=torch.int64, device=_dist_device())
     torch.distributed.broadcast(t, src)
     return int(t.item())
 

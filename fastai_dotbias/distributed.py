@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['patch_cpu_broadcast', 'DotBiasDistributedTrainer']
 
-# %% ../nbs/06_distributed.ipynb #f56f48b5
+# %% ../nbs/06_distributed.ipynb #e9590339
 from fastai.tabular.all import *
 from fastai.collab import *
 from fastai.distributed import *
 from .data import *
+from .data import _dist_device
 from .learner import *
 
-# %% ../nbs/06_distributed.ipynb #f08bc86c
+# %% ../nbs/06_distributed.ipynb #dca8e4f3
 def _broadcast(self, t, rank):
     "Broadcast list `t` from rank `rank`: a GPU tensor for nccl, a CPU tensor for gloo"
-    dev = 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
-    t = LongTensor(t).to(dev)
+    t = LongTensor(t).to(_dist_device())
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
