@@ -9,7 +9,7 @@
    hidden and exported cells removed, backtick names linked.
 2. Each `_proc` notebook becomes a page for Sphinx (`_sphinx/src/`): the front matter becomes the title and description,
    `#| output: asis` output (show_doc) becomes markdown, `#| echo: false` a `remove-input` tag, nbdev's site-absolute
-   links relative ones, `source` links point to the repository, and pages take nbdev's names (`00_core` -> `core.html`).
+   links relative ones, `source` links point to the repository, and pages take nbdev's names (`03_model` -> `model.html`).
 3. `sphinx-build -W` with myst-nb (nothing executed: the saved outputs are shown) and the furo theme (.ci/sphinx/conf.py).
 4. Every internal link and anchor of the site must resolve.
 Where Quarto is installed, `nbdev-docs` still builds nbdev's own site from the same notebooks.
@@ -85,7 +85,7 @@ def front_matter(cell):
     return yaml.safe_load(src.strip('-\n')) or {}
 
 def convert(nb, page):
-    "A `_proc` notebook as the page `page` (e.g. 'core.html') for myst-nb"
+    "A `_proc` notebook as the page `page` (e.g. 'model.html') for myst-nb"
     cells, fm = [], {}
     for c in nb['cells']:
         src = ''.join(c['source'])
@@ -230,8 +230,10 @@ def _sig_names(qual):
     return [n for n in inspect.signature(o).parameters if n not in ('self', 'cls')]
 
 # the symbols a reader must find on each page (every other show_doc heading is checked too)
-must_show = {'core.html': ['DotProductBias', 'DotProductBias.from_classes', 'create_params'],
-             'data.html': ['DotBiasDataLoaders', 'DotBiasDataLoaders.from_df', 'RatingsDL', 'load_ratings'],
+must_show = {'synth.html': ['synth_ratings', 'planted', 'save_ml100k'],
+             'data.html': ['load_ratings', 'check_ratings', 'movielens_100k', 'RatingsError'],
+             'loader.html': ['DotBiasDataLoaders', 'DotBiasDataLoaders.from_df', 'RatingsDL'],
+             'model.html': ['DotProductBias', 'DotProductBias.from_classes', 'create_params'],
              'learner.html': ['dotbias_learner', 'DotBiasLearner', 'FusedAdam'],
              'interpret.html': ['ShowBiasesCallback', 'BiasInterpretation', 'BiasInterpretation.lowest',
                                 'BiasInterpretation.most_similar', 'BiasInterpretation.plot_pca', 'BiasInterpretation.recommend'],

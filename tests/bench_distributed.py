@@ -6,7 +6,7 @@ On a 2-core machine no speed-up is expected: this model is per-batch overhead, w
 """
 import argparse, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
-from fastai_dotbias.data import synth_ratings
+from fastai_dotbias.synth import synth_ratings
 
 def run(csv, n, epochs):
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}

@@ -12,7 +12,7 @@ warnings.simplefilter('ignore')
 from fastai.collab import *
 from fastai.tabular.all import *
 from fastai_dotbias.all import *
-from fastai_dotbias.data import _draw_pairs
+from fastai_dotbias.synth import _draw_pairs
 
 def rss_gb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20
 

@@ -4,7 +4,7 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 import torch
 torch.set_num_threads(1)
 import pytest
-from fastai_dotbias.data import synth_ratings
+from fastai_dotbias.synth import synth_ratings
 
 @pytest.fixture(scope='session')
 def ratings():

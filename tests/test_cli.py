@@ -2,7 +2,8 @@
 import os, subprocess, sys
 from pathlib import Path
 import pytest
-from fastai_dotbias.data import synth_ratings, save_ml100k, planted, sample_ratings
+from fastai_dotbias.synth import synth_ratings, save_ml100k, planted
+from fastai_dotbias.data import sample_ratings
 
 def run(*args, home=None, check=True):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
