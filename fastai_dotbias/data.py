@@ -90,6 +90,7 @@ def _sniff(fn):
     with (gzip.open if fn.suffix=='.gz' else open)(fn, 'rb') as f: head = f.read(1<<16)
     if not head.strip(): _fail(f"{fn} is empty. Check the file, or the export that produced it.")
     what = next((w for m,w in _magic.items() if head.startswith(m)), None)
+    if what and fn.suffix in ('.pkl','.pth','.pt'): _fail(f"{fn} looks like a saved model, not ratings. Pass ratings to train, and a saved model to `recommend --model` or `similar --model`.")
     if what: _fail(f"{fn} is not a CSV text file: it looks like {what}. Export the ratings as CSV (comma-separated text) first.")
     if head.startswith((b'\xff\xfe', b'\xfe\xff')): enc = 'utf-16'
     elif head.startswith(b'\xef\xbb\xbf'): enc = 'utf-8-sig'
@@ -178,6 +179,9 @@ def check_ratings(df, user_name='user', item_name='movie', rating_name='rating',
     for c in (user_name,item_name):
         na = df[c].isna()
         if na.any(): _fail(f"Column {c!r} has missing ids in {_rows(na)}. Drop or fill those rows.")
+        if df[c].dtype==object and pd.api.types.infer_dtype(df[c], skipna=True).startswith('mixed'):
+            kinds = sorted({type(o).__name__ for o in df[c].iloc[:100_000]})
+            _fail(f"Column {c!r} mixes id types ({', '.join(kinds)}), which cannot be sorted into one vocabulary. Make them one type, e.g. `df[{c!r}] = df[{c!r}].astype(str)`.")
     r = pd.to_numeric(df[rating_name], errors='coerce')
     bad = r.isna() & df[rating_name].notna()
     if bad.any(): _fail(f"Column {rating_name!r} has non-numeric values in {_rows(bad)} ({df[rating_name][bad].iloc[0]!r}). Ratings must be numbers.")
@@ -217,7 +221,7 @@ def sample_ratings():
 _sample_args = dict(n_users=600, n_items=800, n_ratings=30_000, seed=42)
 
 # %% ../nbs/01_data.ipynb #8eb30490
-_user_cols,_item_cols = ('user','userId','user_id','userid'),('movie','movieId','item','itemId','item_id','movie_id','title')
+_user_cols,_item_cols = ('user','userId','user_id','userid'),('title','movie','movieId','item','itemId','item_id','movie_id')
 
 def _find_col(df, given, options, what):
     "Column `given`, else the first of `options` that `df` has, else a `RatingsError` naming the options"
