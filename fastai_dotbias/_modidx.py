@@ -2,6 +2,7 @@
 
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': '', 'lib_path': 'fastai_dotbias'},
   'syms': { 'fastai_dotbias.cli': { 'fastai_dotbias.cli.LastEpoch': ('cli.html#lastepoch', 'fastai_dotbias/cli.py'),
+                                    'fastai_dotbias.cli.LastEpoch.__init__': ('cli.html#lastepoch.__init__', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli.LastEpoch.after_epoch': ('cli.html#lastepoch.after_epoch', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli.LastEpoch.before_fit': ('cli.html#lastepoch.before_fit', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli.PlainTable': ('cli.html#plaintable', 'fastai_dotbias/cli.py'),

@@ -21,7 +21,7 @@ from .learner import atomic_write
 from .interpret import _tables
 import argparse, sys, os, tempfile, logging
 
-# %% ../nbs/11_cli.ipynb #38f26021
+# %% ../nbs/11_cli.ipynb #8067c282
 prog = 'fastai-dotbias'
 
 def _die(msg, code=2):
@@ -35,14 +35,14 @@ def _one_line(e):
     msg = ' '.join(str(msg).split()) or type(e).__name__
     return msg if msg[-1] in '.!?)' else msg + '.'
 
-# %% ../nbs/11_cli.ipynb #f089b530
+# %% ../nbs/11_cli.ipynb #2b594ec3
 class _UsageError(Exception): pass
 
 class _Parser(argparse.ArgumentParser):
     "An `ArgumentParser` whose errors are one line that points to `--help`"
     def error(self, message): raise _UsageError(f"{message} (see `{self.prog} --help`).")
 
-# %% ../nbs/11_cli.ipynb #7c9e0b6c
+# %% ../nbs/11_cli.ipynb #85a3772f
 def _notes():
     "Show the package's own warnings as one `note:` line each (once), and no one else's"
     seen = set()
@@ -60,7 +60,7 @@ def default_data():
     d = fastai_path('data')/'ml-100k'
     return 'ml-100k' if (d/'u.data').exists() and (d/'u.item').exists() else 'sample'
 
-# %% ../nbs/11_cli.ipynb #ab7f77c0
+# %% ../nbs/11_cli.ipynb #69d38861
 def _plot_formats():
     import matplotlib.figure
     return sorted(matplotlib.figure.Figure().canvas.get_supported_filetypes())
@@ -98,10 +98,11 @@ class PlainTable(Callback):
         print('  '.join(f'{v:>10.6f}' if isinstance(v, float) else f'{str(v):>10}' for v in log), file=out, flush=True)
     def after_fit(self): self.learn.logger = self.old_logger
 
-# %% ../nbs/11_cli.ipynb #aadce0b1
+# %% ../nbs/11_cli.ipynb #7abfb52e
 class LastEpoch(Callback):
     "Keep a copy of the model's parameters after each completed epoch (`state`, `done` = epochs completed)"
     order = Recorder.order+1
+    def __init__(self): self.state,self.done = None,0
     def before_fit(self): self.state,self.done = None,0
     def after_epoch(self):
         self.state = {k: v.detach().clone() for k,v in self.model.state_dict().items()}
@@ -126,7 +127,7 @@ def _check_sizes(dls, bs):
     if n_val==0: raise ValueError(f"The validation split is empty ({n_trn} training ratings, --valid-pct too small for so few): nothing would measure the model. Use more ratings or a larger --valid-pct.")
     if len(dls.train)==0: raise ValueError(f"The training split has {n_trn} ratings, fewer than one batch (--bs {bs}), so no batch would train. Use --bs {max(1, n_trn//(num_distrib() or 1))} or less, or more ratings.")
 
-# %% ../nbs/11_cli.ipynb #e6de8230
+# %% ../nbs/11_cli.ipynb #6ef4c5c5
 def _fit(learn, args, cbs):
     "Train `learn` with the recipe in `args`, plainly when not on a terminal"
     with learn.distrib_dotbias():
@@ -145,9 +146,9 @@ def _interrupted(learn, last, args):
     learn.model.load_state_dict(last.state)
     try: _save(learn, args.save)
     except KeyboardInterrupt: _die(f"interrupted again while saving: {args.save} was not written (a file already there is untouched).", 130)
-    _die(f"interrupted during epoch {last.done+1} of {args.epochs}: saved the learner as of epoch {last.done} to {args.save}.", 130)
+    _die(f"interrupted during epoch {last.done+1} of {args.epochs}: saved the learner after its {last.done} completed epoch{'s' if last.done>1 else ''} to {args.save}.", 130)
 
-# %% ../nbs/11_cli.ipynb #38add969
+# %% ../nbs/11_cli.ipynb #23f973b0
 def _train(args):
     plots = check_plot(args.plot) if args.plot else None
     if args.save: check_output(args.save, '--save')
@@ -194,17 +195,18 @@ def load_model(fname):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            learn = load_learner(p)
+            learn = torch.load(p, map_location='cpu', weights_only=False)   # what fastai's `load_learner` does, before it assumes a Learner
     except (ModuleNotFoundError, AttributeError) as e:
         raise ValueError(f"{fname} was saved by a version of fastai-dotbias or fastai that this one cannot read ({type(e).__name__}: {_one_line(e)[:120]}) Retrain and save it with this version.") from None
     except Exception as e:
         raise ValueError(f"{fname} is not a model saved by `{prog} train --save` or `learn.export()`, or it is damaged ({type(e).__name__}: {_one_line(e)[:120]}) Save the model again.") from None
     if not isinstance(learn, Learner): raise ValueError(f"{fname} holds a {type(learn).__name__}, not a saved fastai Learner. Pass the file written by `{prog} train --save`.")
+    learn.dls.cpu()
     try: _tables(learn.model)
     except TypeError: raise ValueError(f"{fname} holds a learner whose model is a {type(learn.model).__name__}; recommend and similar need a dot-product model (DotProductBias, or fastai's EmbeddingDotBias).") from None
     return learn
 
-# %% ../nbs/11_cli.ipynb #0c1eb27e
+# %% ../nbs/11_cli.ipynb #170ba407
 def _recommend(args):
     interp = BiasInterpretation.from_learner(load_model(args.model))
     user = ifnone(args.user, interp.users[int(np.argmax(interp.n_user_ratings[1:]>0))+1])

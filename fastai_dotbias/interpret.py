@@ -116,10 +116,10 @@ def _check_n(n):
 # %% ../nbs/08_interpret.ipynb #72030fd8
 @patch
 def _frame(self:BiasInterpretation, idxs, **cols):
-    "A DataFrame of item rows `idxs`: title, bias, mean rating and number of training ratings, plus `cols`"
+    "A DataFrame of item rows `idxs`: title, bias, `cols`, and the mean rating and number of training ratings when known"
     idxs = np.asarray(idxs, dtype=np.int64)
-    return pd.DataFrame({self.item: [self.items[i] for i in idxs], 'bias': self.i_bias[idxs].numpy(), **cols,
-                         'mean_rating': self.mean_rating[idxs], 'n_ratings': self.n_ratings[idxs]})
+    counts = dict(mean_rating=self.mean_rating[idxs], n_ratings=self.n_ratings[idxs]) if self.n_ratings.sum() else {}
+    return pd.DataFrame({self.item: [self.items[i] for i in idxs], 'bias': self.i_bias[idxs].numpy(), **cols, **counts})
 
 @patch
 def lowest(self:BiasInterpretation, n=5):
