@@ -4,4 +4,5 @@ from .loader import *
 from .model import *
 from .learner import *
 from .interpret import *
+from .evaluate import *
 from .distributed import *
