@@ -222,6 +222,7 @@ _sample_args = dict(n_users=600, n_items=800, n_ratings=30_000, seed=42)
 
 # %% ../nbs/01_data.ipynb #8eb30490
 _user_cols,_item_cols = ('user','userId','user_id','userid'),('title','movie','movieId','item','itemId','item_id','movie_id')
+_rating_cols = ('rating','ratings','score','stars')
 
 def _find_col(df, given, options, what):
     "Column `given`, else the first of `options` that `df` has, else a `RatingsError` naming the options"
@@ -255,7 +256,7 @@ def load_ratings(source='sample', user_name=None, item_name=None, rating_name=No
     df,desc = _source(source)
     user_name = _find_col(df, user_name, _user_cols, 'user')
     item_name = _find_col(df, item_name, _item_cols, 'item')
-    rating_name = _find_col(df, rating_name, ('rating','ratings','score','stars'), 'rating')
+    rating_name = _find_col(df, rating_name, _rating_cols, 'rating')
     check_ratings(df, user_name, item_name, rating_name)
     df.attrs.update(source=desc, cols=(user_name, item_name, rating_name))
     return df
