@@ -16,6 +16,7 @@ from .loader import *
 from .model import *
 from .learner import *
 from .interpret import *
+from .evaluate import *
 from .distributed import *
 from .learner import atomic_write
 from .interpret import _tables
@@ -185,6 +186,39 @@ def _plot(learn, p, p2):
     for fig,f in zip(figs, (p, p2)): atomic_write(f, lambda tmp: fig.savefig(tmp, format=f.suffix[1:].lower(), bbox_inches='tight'))
     print(f"Saved plots: {p}, {p2}")
 
+# %% ../nbs/11_cli.ipynb #3fe32ef6
+def _folds(args):
+    "The description of the data and the `(name, train, test)` folds of `args.split`"
+    data = ifnone(args.data, default_data())
+    if args.split in ml100k_splits or args.split=='u1-u5':
+        folder = {'ml-100k': None, 'sample': sample_path()}.get(str(data), data)
+        if folder is not None and not Path(folder).is_dir():
+            raise ValueError(f"--split {args.split} is MovieLens 100k's own split, read from its folder; --data {data} is not a folder. Use --data ml-100k (or the extracted ml-100k folder), or a random, temporal or kfold:N split.")
+        return f"Data: MovieLens 100k's own split {args.split}" + (f" from {folder}" if folder else " (through untar_data)"),split_folds(args.split, folder)
+    ratings,(user,item,rating),desc = _load_data(args)
+    return desc,split_folds(args.split, ratings, seed=ifnone(args.seed, 0), user_name=user, item_name=item)
+
+def _metrics_line(name, row, k, std=None):
+    "One line of `evaluate`: each metric labelled, e.g. `RMSE 0.9148`"
+    keys = ['RMSE','MAE',f'P@{k}',f'R@{k}',f'NDCG@{k}',f'MAP@{k}','coverage']
+    fmt = lambda c: f"{c} {row[c]:.4f}" + (f" ± {std[c]:.4f}" if std is not None else '')
+    return f"{name:<8} " + '  '.join(fmt(c) for c in keys) + f"  {row['seconds']:.1f} s"
+
+def _evaluate(args):
+    desc,folds = _folds(args)
+    print(desc)
+    print(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, seed={ifnone(args.seed, 0)}; "
+          f"ranking: top {args.k} of each user's unrated titles, relevant = held-out rating >= {args.threshold:g}")
+    rows = []
+    for name,trn,tst in folds:
+        res = cross_validate([(name, trn, tst)], k=args.k, threshold=args.threshold, n_factors=args.n_factors, bs=args.bs, epochs=args.epochs,
+                             lr=args.lr, wd=args.wd, seed=ifnone(args.seed, 0))
+        rows.append(res.iloc[0])
+        print(_metrics_line(name, rows[-1], args.k), flush=True)
+    if len(rows) > 1:
+        df = pd.DataFrame(rows)
+        print(_metrics_line('mean', df.mean(), args.k, std=df.std()))
+
 # %% ../nbs/11_cli.ipynb #0f44fb96
 def load_model(fname):
     "The learner saved in `fname` by `train --save` or `learn.export()`, or a `ValueError` saying why it cannot be used"
@@ -207,13 +241,27 @@ def load_model(fname):
     return learn
 
 # %% ../nbs/11_cli.ipynb #170ba407
+def _rating(s):
+    "`(title, stars)` from a `--rate 'Title (1999)=4'` argument"
+    title,eq,stars = s.rpartition('=')
+    try: v = float(stars) if eq and title.strip() else None
+    except ValueError: v = None
+    if v is None or not math.isfinite(v): raise argparse.ArgumentTypeError(f"{s!r} is not TITLE=STARS, e.g. 'Star Wars (1977)=5'")
+    return title.strip(),v
+
 def _recommend(args):
     interp = BiasInterpretation.from_learner(load_model(args.model))
-    user = ifnone(args.user, interp.users[int(np.argmax(interp.n_user_ratings[1:]>0))+1])
-    recs = interp.recommend(user, args.n)
-    print(f"Recommendations for user {user}" + (' (no --user given: the first user of the model)' if args.user is None else ''))
+    if args.rate:
+        if args.user is not None: raise ValueError("Give --user (a user the model knows) or --rate (a new user's ratings), not both.")
+        recs = interp.recommend_new(dict(args.rate), args.n)
+        who = f"a new user from {len(args.rate)} rating{'s' if len(args.rate)>1 else ''} (folded in, no retraining)"
+    else:
+        user = ifnone(args.user, interp.users[int(np.argmax(interp.n_user_ratings[1:]>0))+1])
+        recs = interp.recommend(user, args.n)
+        who = f"user {user}" + (' (no --user given: the first user of the model)' if args.user is None else '')
+    print(f"Recommendations for {who}")
     print(recs.to_string(index=False))
-    if len(recs) < args.n: print(f"{prog}: note: only {len(recs)} titles are left that user {user} has not rated.", file=sys.stderr)
+    if len(recs) < args.n: print(f"{prog}: note: only {len(recs)} titles are left that this user has not rated.", file=sys.stderr)
 
 def _similar(args):
     interp = BiasInterpretation.from_learner(load_model(args.model))
@@ -263,9 +311,14 @@ def _recipe_args(p):
 
 def _model_arg(p): p.add_argument('--model', required=True, help=f'a model file written by `{prog} train --save` (load only files you trust: it is a pickle)')
 
+def _split_name(s):
+    s = s.strip()
+    if s in ml100k_splits or s in ('u1-u5','random','temporal') or (re.fullmatch(r'kfold:\d+', s) and int(s[6:]) >= 2): return s
+    raise argparse.ArgumentTypeError(f"{s!r} is not a split: use u1 ... u5, u1-u5, ua, ub (MovieLens 100k's own), random, temporal or kfold:N")
+
 def _parser():
     p = _Parser(prog=prog, description="fastbook's DotProductBias on collaborative-filtering ratings. Errors exit with status 2 and one line; Ctrl-C with 130.")
-    sub = p.add_subparsers(dest='cmd', metavar='{train,recommend,similar}')
+    sub = p.add_subparsers(dest='cmd', metavar='{train,evaluate,recommend,similar}')
     t = sub.add_parser('train', help="train the book's recipe and print the lowest- and highest-bias titles",
                        description="Train DotProductBias with the book's recipe, print the epoch table, the lowest- and highest-bias titles and the validation MSE.")
     _data_args(t); _recipe_args(t)
@@ -274,10 +327,17 @@ def _parser():
     t.add_argument('--nproc', type=_positive_int, default=1, help='train data-parallel on this many processes (torchrun, DDP; gloo on CPUs); --bs is split between them (default: 1)')
     t.add_argument('--save', default=None, help='export the trained learner to this file (checked before training; written atomically)')
     t.add_argument('--plot', default=None, help='write the PCA map of the titles here (e.g. map.png) and the bias-vs-mean plot beside it (map_bias_vs_mean.png)')
+    e = sub.add_parser('evaluate', help="train the recipe on each fold of a standard split and print rating and ranking metrics",
+                       description="Train the recipe on each fold of a split and evaluate it on the held-out ratings: RMSE, MAE, and precision, recall, NDCG and MAP at k of each user's top-k unrated titles, and catalogue coverage.")
+    _data_args(e); _recipe_args(e)
+    e.add_argument('--split', type=_split_name, default='random', help="u1 ... u5 or u1-u5 (all five), ua, ub: MovieLens 100k's own splits (--data ml-100k); random (80/20), temporal (each user's latest 20%%), kfold:N (default: random)")
+    e.add_argument('--k', type=_positive_int, default=10, help='length of the top-k lists for the ranking metrics (default: 10)')
+    e.add_argument('--threshold', type=_finite(), default=4., help='held-out ratings at or above this count as relevant (default: 4)')
     r = sub.add_parser('recommend', help="titles a user has not rated, best first, from a saved model",
                        description="Recommend the titles a user has not rated, best first. `predicted` is clipped to the scale of the training ratings; `score` is the model's raw output.")
     _model_arg(r)
     r.add_argument('--user', default=None, help='the user id (default: the first user of the model, and the output says so)')
+    r.add_argument('--rate', type=_rating, action='append', metavar='TITLE=STARS', help="a rating by a new user, e.g. --rate 'Star Wars (1977)=5'; repeat it for each title. The user is folded in (no retraining) and gets recommendations")
     r.add_argument('-n', type=_positive_int, default=10, help='how many titles (default: 10)')
     s = sub.add_parser('similar', help="titles closest to a title in factor space, from a saved model",
                        description="List the titles whose latent factors are closest (cosine similarity) to a title's.")
@@ -309,13 +369,13 @@ def main(argv=None):
     "Entry point of the `fastai-dotbias` command"
     argv = list(sys.argv[1:] if argv is None else argv)
     p = _parser()
-    if not argv or argv[0] not in ('train','recommend','similar','-h','--help'): argv = ['train', *argv]
+    if not argv or argv[0] not in ('train','evaluate','recommend','similar','-h','--help'): argv = ['train', *argv]
     with warnings.catch_warnings():
         _notes()
         try:
             args = p.parse_args(argv)
             if args.cmd=='train' and args.nproc>1 and 'LOCAL_RANK' not in os.environ: _launch(args.nproc, argv); return
-            {'train': _train, 'recommend': _recommend, 'similar': _similar}[args.cmd](args)
+            {'train': _train, 'evaluate': _evaluate, 'recommend': _recommend, 'similar': _similar}[args.cmd](args)
         except KeyboardInterrupt: _die("interrupted.", 130)
         except _UsageError as e: _die(str(e))
         except (RatingsError, TrainingError, KeyError, ValueError, TypeError, OSError) as e: _die(_one_line(e))

@@ -194,7 +194,7 @@ def check_ratings(df, user_name='user', item_name='movie', rating_name='rating',
         if bad.any(): _fail(f"Column {rating_name!r} has values outside y_range={tuple(y_range)} (the model's output range) in {_rows(bad)}, e.g. {r[bad].iloc[0]}. Widen y_range, or leave it unset to derive it from the data.")
     dup = df.duplicated([user_name,item_name], keep=False)
     if dup.any():
-        msg = (f"{dup.sum()} rows repeat a ({user_name}, {item_name}) pair, e.g. {tuple(df.loc[dup, [user_name,item_name]].iloc[0].tolist())}")
+        msg = (f"{dup.sum()} rows repeat a ({user_name}, {item_name}) pair, e.g. {tuple(o.item() if hasattr(o, 'item') else o for o in df.loc[dup, [user_name,item_name]].iloc[0])}")
         fix = f"`df.groupby([{user_name!r},{item_name!r}], as_index=False)[{rating_name!r}].mean()`"
         if duplicates=='error': _fail(f"{msg}: each pair must be rated once. Combine them first, e.g. {fix}.")
         warnings.warn(f"{msg}. They are kept, each as a rating of its own (as fastai does); to combine them instead use {fix}.")

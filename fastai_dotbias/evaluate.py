@@ -10,7 +10,7 @@ from fastai.tabular.all import *
 from fastai.collab import *
 from .synth import *
 from .data import *
-from .data import _fail,_find_col,_user_cols,_item_cols,_rating_cols
+from .data import _fail,_ml100k_path,_find_col,_user_cols,_item_cols,_rating_cols
 from .loader import *
 from .loader import _split
 from .model import *
@@ -161,16 +161,18 @@ def split_folds(name, ratings=None, seed=0, user_name='user', item_name='title',
     name = str(name).strip()
     if name in ml100k_splits or name=='u1-u5':
         if isinstance(ratings, pd.DataFrame): _fail(f"Split {name!r} is MovieLens 100k's own, read from its files: pass the ml-100k folder (or --data ml-100k), not ratings.")
-        for n in (['u1','u2','u3','u4','u5'] if name=='u1-u5' else [name]): yield (n, *movielens_100k_split(n, ratings))
-        return
+        names = ['u1','u2','u3','u4','u5'] if name=='u1-u5' else [name]
+        path = _ml100k_path(ratings)
+        miss = [f'{n}.{e}' for n in names for e in ('base','test') if not (path/f'{n}.{e}').exists()]
+        if miss: _fail(f"{path} has no {' or '.join(miss[:2])}: MovieLens 100k's own splits come with the full ml-100k archive, and these ratings do not have them. Use a random, temporal or k-fold split instead.")
+        return ((n, *movielens_100k_split(n, path)) for n in names)
     if not isinstance(ratings, pd.DataFrame): _fail(f"Split {name!r} needs a ratings frame.")
     if name=='random': splitters = [('random', lambda df: _split(len(df), 0.2, seed))]
     elif name=='temporal': splitters = [('temporal', TemporalSplitter(pct=0.2, user_name=user_name, time_name=time_name))]
     elif re.fullmatch(r'kfold:\d+', name) and int(name[6:]) >= 2: splitters = [(f'fold {i+1}', KFoldSplitter(int(name[6:]), i, seed=seed)) for i in range(int(name[6:]))]
     else: _fail(f"{name!r} is not a split name. Use one of {_names}.")
-    for n,f in splitters:
-        trn,tst = f(ratings)
-        yield n,ratings.iloc[trn],ratings.iloc[tst]
+    if name=='temporal': splitters[0][1](ratings.iloc[:0])   # a missing time column fails now, not at the first fold
+    return ((n, ratings.iloc[trn], ratings.iloc[tst]) for n,f in splitters for trn,tst in [f(ratings)])
 
 # %% ../nbs/09_evaluate.ipynb #d9cc24c6
 @patch
