@@ -69,9 +69,9 @@ def top_k(tables, k, exclude=None, keep=None, users=None, chunk=1024):
 
 # %% ../nbs/09_evaluate.ipynb #f593d745
 @patch
-def _tables(self:BiasInterpretation):
-    "The tables `top_k` needs, for this interpretation's model"
-    return [(self.u_fac, self.u_bias, self.i_fac, self.i_bias, self.y_range)]
+def _score_tables(self:BiasInterpretation):
+    "The tables `top_k` needs: one set per model (several for a `DotBiasEnsemble`)"
+    return [(*t, self.y_range) for t in self.members]
 
 @patch
 def top_k(self:BiasInterpretation, k=10, users=None, as_frame=True, chunk=1024):
@@ -79,7 +79,7 @@ def top_k(self:BiasInterpretation, k=10, users=None, as_frame=True, chunk=1024):
     _check_n(k)
     if self.seen is None: raise ValueError("This model has no record of which titles each user rated, so its top-N lists would repeat them. Call `keep_ratings(learn)` before exporting.")
     codes = np.flatnonzero(self.n_user_ratings > 0) if users is None else np.array(self._idx(users, is_item=False))
-    items,scores = top_k(self._tables(), k, exclude=csr(self.seen[:,0], self.seen[:,1], len(self.users)), keep=self._trained_items(), users=codes, chunk=chunk)
+    items,scores = top_k(self._score_tables(), k, exclude=csr(self.seen[:,0], self.seen[:,1], len(self.users)), keep=self._trained_items(), users=codes, chunk=chunk)
     if not as_frame: return codes,items,scores
     n = items.shape[1]
     ok = torch.isfinite(scores).numpy().ravel()
@@ -144,7 +144,7 @@ def evaluate(learn, test, k=10, threshold=4):
     trn = _train_codes(learn.dls)[0]
     codes = learn.dls.test_dl(test, unknown='na').dataset.x.numpy()
     good = (codes > 0).all(1) & (test[ds.y_name].to_numpy() >= threshold)
-    tables = getattr(learn.model, 'tables', lambda: None)() or interp._tables()
+    tables = interp._score_tables()
     users = np.unique(codes[codes[:,0] > 0, 0])
     items,scores = top_k(tables, k, exclude=csr(trn[:,0], trn[:,1], len(interp.users)), keep=interp._trained_items(), users=users)
     top = np.full((len(interp.users), items.shape[1]), -1); top[users] = np.where(torch.isfinite(scores).numpy(), items.numpy(), -1)
@@ -188,18 +188,24 @@ def _rated(self:BiasInterpretation, ratings):
 
 @patch
 def fold_in(self:BiasInterpretation, ratings, wd=5., n_iter=100):
-    "Factors and bias of a new user who gave `ratings` (`{title: rating}`), fitted with the item tables frozen"
+    "Factors and bias of a new user who gave `ratings` (`{title: rating}`), fitted with the item tables frozen (a list of them, one per model, for an ensemble)"
     items,r = self._rated(ratings)
-    v,bi = self.i_fac[items],self.i_bias[items]
-    trained = self.n_user_ratings > 0 if self.n_user_ratings.sum() else np.arange(len(self.users)) > 0
-    prior = torch.cat([self.u_fac[trained].mean(0), self.u_bias[trained].mean()[None]])   # the average trained user
+    trained = torch.from_numpy(self.n_user_ratings > 0 if self.n_user_ratings.sum() else np.arange(len(self.users)) > 0)
+    res = [_fold_in(t, items, r, self.y_range, trained, wd, n_iter) for t in self.members]
+    return res[0] if len(res)==1 else res
+
+def _fold_in(tables, items, r, y_range, trained, wd, n_iter):
+    "`(factors, bias)` fitted to ratings `r` of `items` with one model's `tables` frozen, pulled towards its average `trained` user"
+    u_fac,u_bias,i_fac,i_bias = tables
+    v,bi = i_fac[items],i_bias[items]
+    prior = torch.cat([u_fac[trained].mean(0), u_bias[trained].mean()[None]])   # the average trained user
     d = torch.zeros_like(prior, requires_grad=True)
     opt = torch.optim.LBFGS([d], lr=1, max_iter=n_iter, tolerance_grad=1e-9, tolerance_change=1e-12, line_search_fn='strong_wolfe')
     def closure():
         opt.zero_grad()
         p = prior + d
         pred = v @ p[:-1] + p[-1] + bi
-        if self.y_range is not None: pred = sigmoid_range(pred, *self.y_range)
+        if y_range is not None: pred = sigmoid_range(pred, *y_range)
         loss = ((pred-r)**2).sum() + wd*(d**2).sum()
         loss.backward()
         return loss
@@ -212,9 +218,9 @@ def fold_in(self:BiasInterpretation, ratings, wd=5., n_iter=100):
 def recommend_new(self:BiasInterpretation, ratings, n=10, wd=5.):
     "The `n` best titles for a new user who gave `ratings` (`{title: rating}`), among those they did not rate"
     _check_n(n)
-    fac,bias = self.fold_in(ratings, wd=wd)
+    user = self.fold_in(ratings, wd=wd)
     keep = self._trained_items(); keep[self._rated(ratings)[0].numpy()] = False
-    return self._best(fac, bias, keep, n)
+    return self._best(user if len(self.members)>1 else [user], keep, n)
 
 # %% ../nbs/09_evaluate.ipynb #03d0a836
 def _cols(df, user_name=None, item_name=None, rating_name=None):

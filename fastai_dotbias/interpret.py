@@ -60,7 +60,9 @@ class BiasInterpretation:
         keys = list(classes)
         self.user,self.item = ifnone(user, keys[0]),ifnone(item, keys[1])
         self.users,self.items = list(classes[self.user]),list(classes[self.item])
-        self.u_fac,self.u_bias,self.i_fac,self.i_bias = _tables(model)
+        self.members = [_tables(m) for m in getattr(model, 'models', [model])]   # one set of tables, or one per model of a `DotBiasEnsemble`
+        self.u_fac,self.u_bias,self.i_fac,self.i_bias = self.members[0]
+        if len(self.members) > 1: self.u_bias,self.i_bias = (torch.stack([t[k] for t in self.members]).mean(0) for k in (1,3))
         self.model,self.seen = model,seen
         n_items = len(self.items)
         codes = np.zeros((0,2), dtype=np.int64) if codes is None else codes
@@ -217,13 +219,13 @@ def recommend(self:BiasInterpretation, user, n=10):
         "Export it with `dotbias_learner`'s `learn.export()`, or call `keep_ratings(learn)` before `learn.export()`.")
     keep = self._trained_items()
     keep[self.seen[self.seen[:,0]==u, 1]] = False
-    return self._best(self.u_fac[u], self.u_bias[u], keep, n)
+    return self._best([(t[0][u], t[1][u]) for t in self.members], keep, n)
 
 @patch
-def _best(self:BiasInterpretation, u_fac, u_bias, keep, n):
-    "The `n` items of `keep` with the highest prediction for a user with factors `u_fac` and bias `u_bias`"
-    raw = self.i_fac @ u_fac + u_bias + self.i_bias
-    pred = sigmoid_range(raw, *self.y_range) if self.y_range is not None else raw
+def _best(self:BiasInterpretation, user, keep, n):
+    "The `n` items of `keep` with the highest prediction for a user given as `(factors, bias)` for each member model"
+    raw = [t[2] @ f + b + t[3] for (f,b),t in zip(user, self.members)]
+    pred = sum(sigmoid_range(o, *self.y_range) if self.y_range is not None else o for o in raw) / len(raw)
     idxs = np.flatnonzero(keep)
     idxs = idxs[np.argsort(-pred[idxs].numpy(), kind='stable')[:n]]
     shown = pred[idxs].numpy() if self.scale is None else np.clip(pred[idxs].numpy(), *self.scale)
