@@ -289,4 +289,13 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'fastai_dotbias.synth._titles': ('synth.html#_titles', 'fastai_dotbias/synth.py'),
                                       'fastai_dotbias.synth.planted': ('synth.html#planted', 'fastai_dotbias/synth.py'),
                                       'fastai_dotbias.synth.save_ml100k': ('synth.html#save_ml100k', 'fastai_dotbias/synth.py'),
-                                      'fastai_dotbias.synth.synth_ratings': ('synth.html#synth_ratings', 'fastai_dotbias/synth.py')}}}
+                                      'fastai_dotbias.synth.synth_ratings': ('synth.html#synth_ratings', 'fastai_dotbias/synth.py')},
+            'fastai_dotbias.tune': { 'fastai_dotbias.tune.OptunaPruning': ('tune.html#optunapruning', 'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune.OptunaPruning.__init__': ( 'tune.html#optunapruning.__init__',
+                                                                                     'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune.OptunaPruning.after_epoch': ( 'tune.html#optunapruning.after_epoch',
+                                                                                        'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune._suggest': ('tune.html#_suggest', 'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune.inner_split': ('tune.html#inner_split', 'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune.tune_and_fit': ('tune.html#tune_and_fit', 'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune.tune_recipe': ('tune.html#tune_recipe', 'fastai_dotbias/tune.py')}}}

@@ -5,4 +5,5 @@ from .model import *
 from .learner import *
 from .interpret import *
 from .evaluate import *
+from .tune import *
 from .distributed import *
