@@ -17,10 +17,12 @@ from .model import *
 from .learner import *
 from .interpret import *
 from .evaluate import *
+from .tune import *
+from .loader import _split
 from .distributed import *
 from .learner import atomic_write
 from .interpret import _tables
-import argparse, sys, os, tempfile, logging
+import argparse, sys, os, tempfile, logging, time
 
 # %% ../nbs/11_cli.ipynb #8067c282
 prog = 'fastai-dotbias'
@@ -156,6 +158,7 @@ def _train(args):
     if args.seed is not None: set_seed(args.seed)
     ratings,(user,item,rating),desc = _load_data(args)
     _say(desc)
+    if args.tune or args.ensemble>1: return _train_tuned(args, ratings, plots)
     n_proc = num_distrib() or 1
     seed,bs = args.seed,args.bs
     if n_proc>1:
@@ -172,6 +175,47 @@ def _train(args):
     if rank_distrib(): return learn
     mse = learn.recorder.values[-1][1]
     print(f"Valid MSE {mse:.4f}, RMSE {math.sqrt(mse):.4f}")
+    if plots: _plot(learn, *plots)
+    if args.save:
+        _save(learn, args.save)
+        print(f"Saved learner: {args.save} (load it with fastai's load_learner, or query it with `{prog} recommend` and `{prog} similar`)")
+    return learn
+
+def _trial_line(study, trial):
+    "One line per tuning trial"
+    state = 'pruned' if trial.value is None else f'inner valid RMSE {trial.value:.4f}'
+    p = trial.params
+    print(f"  trial {trial.number+1:>3}: {state:<24} n_factors={p['n_factors']}, epochs={p['epochs']}, bs={p['bs']}, lr={p['lr']:.2g}, wd={p['wd']:.2g}, lr_bias={p['lr_bias']:.2g}, wd_bias={p['wd_bias']:.2g}", flush=True)
+
+def _recipe_of(args):
+    "The recipe the command-line options give, as `fit_recipe` arguments"
+    return dict(n_factors=args.n_factors, bs=args.bs, epochs=args.epochs, lr=args.lr, wd=args.wd)
+
+def _tune_or_not(args, trn, val, seed):
+    "Tune on `trn` when `--tune` is given (printing each trial), then train the recipe (`--ensemble` seeds) on `trn`, validated on `val`"
+    recipe = _recipe_of(args)
+    if args.tune:
+        print(f"Tuning: {args.tune} trials{f' or {args.tune_minutes:g} minutes' if args.tune_minutes else ''} on an inner split of the training part ({len(trn):,} ratings; 10% held out for tuning, the validation/test ratings are not used)")
+        recipe,_ = tune_recipe(trn, n_trials=args.tune, timeout=args.tune_minutes*60 if args.tune_minutes else None, seed=seed, on_trial=_trial_line)
+        print(f"Tuned recipe: {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k,v in recipe.items())}")
+    t = time.perf_counter()
+    learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, **recipe)
+    if args.ensemble>1: print(f"Trained {args.ensemble} models from seeds {seed}..{seed+args.ensemble-1} and averaged them ({time.perf_counter()-t:.0f} s)")
+    return learn,recipe
+
+def _train_tuned(args, ratings, plots):
+    "`train --tune N` and/or `--ensemble K`: split, tune on the training part only, train, report, save"
+    if (num_distrib() or 1) > 1: raise ValueError("--tune and --ensemble train several models one after another; use them without --nproc.")
+    seed = ifnone(args.seed, 0)
+    trn,val = (ratings.iloc[o] for o in _split(len(ratings), args.valid_pct, seed))
+    if len(val)==0: raise ValueError(f"The validation split is empty ({len(trn)} training ratings, --valid-pct too small for so few). Use more ratings or a larger --valid-pct.")
+    try: learn,recipe = _tune_or_not(args, trn, val, seed)
+    except KeyboardInterrupt: _die("interrupted while tuning or training several models: nothing was saved.", 130)
+    res = evaluate(learn, val)
+    interp = BiasInterpretation.from_learner(learn)
+    for name,df in (('Lowest', interp.lowest(args.top)), ('Highest', interp.highest(args.top))):
+        print(f"{name} bias: " + '; '.join(f"{t} ({b:+.2f})" for t,b in zip(df[interp.item], df.bias)))
+    print(f"Valid MSE {res['RMSE']**2:.4f}, RMSE {res['RMSE']:.4f}")
     if plots: _plot(learn, *plots)
     if args.save:
         _save(learn, args.save)
@@ -209,11 +253,11 @@ def _evaluate(args):
     print(desc)
     print(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, seed={ifnone(args.seed, 0)}; "
           f"ranking: top {args.k} of each user's unrated titles, relevant = held-out rating >= {args.threshold:g}")
-    rows = []
+    rows,seed = [],ifnone(args.seed, 0)
     for name,trn,tst in folds:
-        res = cross_validate([(name, trn, tst)], k=args.k, threshold=args.threshold, n_factors=args.n_factors, bs=args.bs, epochs=args.epochs,
-                             lr=args.lr, wd=args.wd, seed=ifnone(args.seed, 0))
-        rows.append(res.iloc[0])
+        t = time.perf_counter()
+        learn,_ = _tune_or_not(args, trn, tst, seed)
+        rows.append(pd.Series({**evaluate(learn, tst, args.k, args.threshold), 'seconds': time.perf_counter()-t}))
         print(_metrics_line(name, rows[-1], args.k), flush=True)
     if len(rows) > 1:
         df = pd.DataFrame(rows)
@@ -236,7 +280,8 @@ def load_model(fname):
         raise ValueError(f"{fname} is not a model saved by `{prog} train --save` or `learn.export()`, or it is damaged ({type(e).__name__}: {_one_line(e)[:120]}) Save the model again.") from None
     if not isinstance(learn, Learner): raise ValueError(f"{fname} holds a {type(learn).__name__}, not a saved fastai Learner. Pass the file written by `{prog} train --save`.")
     learn.dls.cpu()
-    try: _tables(learn.model)
+    try:
+        for m in getattr(learn.model, 'models', [learn.model]): _tables(m)
     except TypeError: raise ValueError(f"{fname} holds a learner whose model is a {type(learn.model).__name__}; recommend and similar need a dot-product model (DotProductBias, or fastai's EmbeddingDotBias).") from None
     return learn
 
@@ -309,6 +354,11 @@ def _recipe_args(p):
     for a,ty,d,h in _recipe: p.add_argument(a, type=ty, default=d, help=f'{h} (default: {d})')
     p.add_argument('--seed', type=_seed, default=None, help='seed for the split, the batches and the initial parameters: the same seed gives the same run (default: random)')
 
+def _search_args(p):
+    p.add_argument('--tune', type=int, default=0, metavar='N', help="tune the recipe with N Optuna trials on an inner split of the training part (never on validation/test ratings) before training (needs the 'tune' extra; default: 0, the book's recipe)")
+    p.add_argument('--tune-minutes', type=_finite(0, strict=True), default=None, help='stop tuning after this many minutes (a trial under way finishes)')
+    p.add_argument('--ensemble', type=_positive_int, default=1, metavar='K', help='train K models from seeds seed..seed+K-1 and average their predictions: K times the training time and the model size (default: 1)')
+
 def _model_arg(p): p.add_argument('--model', required=True, help=f'a model file written by `{prog} train --save` (load only files you trust: it is a pickle)')
 
 def _split_name(s):
@@ -324,12 +374,13 @@ def _parser():
     _data_args(t); _recipe_args(t)
     t.add_argument('--valid-pct', type=_share, default=0.2, help='share of the ratings held out for validation (default: 0.2)')
     t.add_argument('--top', type=_positive_int, default=5, help='how many lowest- and highest-bias titles to print (default: 5)')
+    _search_args(t)
     t.add_argument('--nproc', type=_positive_int, default=1, help='train data-parallel on this many processes (torchrun, DDP; gloo on CPUs); --bs is split between them (default: 1)')
     t.add_argument('--save', default=None, help='export the trained learner to this file (checked before training; written atomically)')
     t.add_argument('--plot', default=None, help='write the PCA map of the titles here (e.g. map.png) and the bias-vs-mean plot beside it (map_bias_vs_mean.png)')
     e = sub.add_parser('evaluate', help="train the recipe on each fold of a standard split and print rating and ranking metrics",
                        description="Train the recipe on each fold of a split and evaluate it on the held-out ratings: RMSE, MAE, and precision, recall, NDCG and MAP at k of each user's top-k unrated titles, and catalogue coverage.")
-    _data_args(e); _recipe_args(e)
+    _data_args(e); _recipe_args(e); _search_args(e)
     e.add_argument('--split', type=_split_name, default='random', help="u1 ... u5 or u1-u5 (all five), ua, ub: MovieLens 100k's own splits (--data ml-100k); random (80/20), temporal (each user's latest 20%%), kfold:N (default: random)")
     e.add_argument('--k', type=_positive_int, default=10, help='length of the top-k lists for the ranking metrics (default: 10)')
     e.add_argument('--threshold', type=_finite(), default=4., help='held-out ratings at or above this count as relevant (default: 4)')

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['default_space', 'OptunaPruning', 'inner_split', 'tune_recipe', 'tune_and_fit']
 
-# %% ../nbs/10_tune.ipynb #046b2aaf
+# %% ../nbs/10_tune.ipynb #49c9fe7a
 from fastai.tabular.all import *
 from fastai.collab import *
 from .synth import *
@@ -18,7 +18,7 @@ from .learner import *
 from .evaluate import *
 import time
 
-# %% ../nbs/10_tune.ipynb #3c31ec24
+# %% ../nbs/10_tune.ipynb #2ea66029
 default_space = dict(n_factors=('int', 16, 256, True), epochs=('int', 3, 20, False), bs=('cat', [128, 256, 512, 1024]),
                      lr=('float', 1e-3, 3e-2, True), wd=('float', 1e-2, 2., True),
                      lr_bias=('float', 1e-3, 5e-2, True), wd_bias=('float', 1e-4, 1., True))
@@ -32,7 +32,7 @@ def _suggest(trial, space):
         else: res[k] = trial.suggest_float(k, a[0], a[1], log=a[2])
     return res
 
-# %% ../nbs/10_tune.ipynb #05b456b7
+# %% ../nbs/10_tune.ipynb #d8b7ab60
 class OptunaPruning(Callback):
     "Report the validation RMSE to an Optuna `trial` after each epoch, and stop the fit when the trial should be pruned"
     order = Recorder.order+1
@@ -43,14 +43,14 @@ class OptunaPruning(Callback):
             self.pruned = True
             raise CancelFitException()
 
-# %% ../nbs/10_tune.ipynb #cea9e6c4
+# %% ../nbs/10_tune.ipynb #8bd40a69
 def inner_split(train, valid_pct=0.1, seed=0):
     "`(fit, valid)`: a random `valid_pct` of the training frame `train` held out for tuning"
     fit,valid = _split(len(train), valid_pct, seed)
     if len(fit)==0 or len(valid)==0: _fail(f"Tuning needs an inner validation split: {len(train)} training ratings are too few for valid_pct={valid_pct}.")
     return train.iloc[fit],train.iloc[valid]
 
-def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, seed=0, verbose=False, **fixed):
+def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, seed=0, verbose=False, on_trial=None, **fixed):
     "The recipe (a dict for `fit_recipe`) with the lowest inner-validation RMSE on `train` after `n_trials` Optuna trials, and the study"
     try: import optuna
     except ImportError: raise ImportError("Tuning needs Optuna: pip install 'fastai-dotbias[tune]' (or pip install optuna).") from None
@@ -65,11 +65,12 @@ def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, see
         return math.sqrt(learn.recorder.values[-1][1])
     study = optuna.create_study(direction='minimize', sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))
-    study.optimize(objective, n_trials=n_trials, timeout=timeout)
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=[lambda st,t: on_trial(st, t)] if on_trial else None)
+    if not any(t.value is not None for t in study.trials): raise TrainingError(f"No tuning trial finished within the time limit ({timeout} s). Allow more time, or fewer epochs.")
     return {**study.best_params, **fixed},study
 
-# %% ../nbs/10_tune.ipynb #6a83ab5e
-def tune_and_fit(train, valid, n_trials=30, timeout=None, ensemble=1, seed=0, space=None, **fixed):
+# %% ../nbs/10_tune.ipynb #3f340700
+def tune_and_fit(train, valid, n_trials=30, timeout=None, ensemble=1, seed=0, space=None, on_trial=None, **fixed):
     "Tune a recipe on `train` alone (`tune_recipe`), then train it on all of `train` (`ensemble` seeds averaged), validating on `valid`: `(learner, recipe)`"
-    recipe,_ = tune_recipe(train, n_trials=n_trials, timeout=timeout, seed=seed, space=space, **fixed)
+    recipe,_ = tune_recipe(train, n_trials=n_trials, timeout=timeout, seed=seed, space=space, on_trial=on_trial, **fixed)
     return fit_recipe(train, valid, ensemble=ensemble, seed=seed, **recipe),recipe
