@@ -5,7 +5,9 @@ each notebook in a fresh `python3` kernel started from this environment, in nbs/
 order, including `#| slow` cells (those that need MovieLens print that they skip when it is absent). Only cells marked
 `#| eval: false` are left out, as nbdev leaves them out: they are commands to copy, not to run. Nothing is written back.
 
-    python .ci/run_notebooks.py [NOTEBOOK ...]
+    python .ci/run_notebooks.py [--save] [NOTEBOOK ...]
+
+`--save` writes the outputs back into the notebooks (the docs show them), without execution timestamps.
 """
 import re, sys, time
 from pathlib import Path
@@ -16,20 +18,27 @@ from nbclient.exceptions import CellExecutionError
 root = Path(__file__).resolve().parent.parent
 _skip = re.compile(r'^\s*#\|\s*eval\s*:\s*false\s*$', re.M)
 
-def run(path):
+def run(path, save=False):
     nb = nbformat.read(path, as_version=4)
-    n_skip = sum(1 for c in nb.cells if c.cell_type=='code' and _skip.search(c.source))
-    nb.cells = [c for c in nb.cells if not (c.cell_type=='code' and _skip.search(c.source))]
+    skipped = [c for c in nb.cells if c.cell_type=='code' and _skip.search(c.source)]
+    n_skip = len(skipped)
+    run_nb = nbformat.from_dict(dict(nb, cells=[c for c in nb.cells if c not in skipped]))
     t = time.time()
-    NotebookClient(nb, timeout=900, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}}).execute()
-    n = sum(1 for c in nb.cells if c.cell_type=='code')
+    NotebookClient(run_nb, timeout=900, kernel_name='python3', record_timing=False, resources={'metadata': {'path': str(path.parent)}}).execute()
+    if save:
+        ran = {c.id: c for c in run_nb.cells}
+        for c in nb.cells:
+            if c.id in ran and c.cell_type=='code': c.outputs,c.execution_count,c.metadata = ran[c.id].outputs,ran[c.id].execution_count,{k:v for k,v in c.metadata.items() if k!='execution'}
+        nbformat.write(nb, path)
+    n = sum(1 for c in run_nb.cells if c.cell_type=='code')
     print(f"  {path.name}: {n} cells ran in {time.time()-t:.0f} s" + (f" ({n_skip} `eval: false` left out)" if n_skip else ''), flush=True)
 
 if __name__ == '__main__':
-    nbs = [Path(p).resolve() for p in sys.argv[1:]] or sorted((root/'nbs').glob('*.ipynb'))
+    save = '--save' in sys.argv
+    nbs = [Path(p).resolve() for p in sys.argv[1:] if p!='--save'] or sorted((root/'nbs').glob('*.ipynb'))
     failed = []
     for p in nbs:
-        try: run(p)
+        try: run(p, save)
         except CellExecutionError as e:
             failed.append(p.name)
             print(f"  {p.name}: FAILED\n{str(e)[-3000:]}", flush=True)
