@@ -187,6 +187,27 @@ def check_links(site):
     print(f'links: {len(refs)} internal links and sources in {len(ids)} pages, {len(bad)} broken')
     if bad: sys.exit('docs: broken internal links:\n  ' + '\n  '.join(bad))
 
+# 5. what a reader must not see: the build machine's paths, warning text, tracebacks
+_debris = [(re.compile(re.escape(str(root))), 'the checkout path'), (re.compile(r'(?<![\w.])/tmp/'), 'a temporary path'),
+           (re.compile(r'\.venv\b|site-packages'), 'the virtualenv'), (re.compile(re.escape(str(Path.home()))+'/'), 'the home folder'),
+           (re.compile(r'\b\w*(Warning|Error)\b(?=:)'), 'warning or error text'), (re.compile(r'warnings\.warn\('), 'warning text'),
+           (re.compile(r'Traceback \(most recent call last\)'), 'a traceback')]
+
+def check_debris(site):
+    "No page shows a path of the machine that built it, warning text or a traceback (in its text or its code and output blocks)"
+    bad = []
+    for f in sorted(site.rglob('*.html')):
+        rel = f.relative_to(site).as_posix()
+        if rel in ('search.html', 'genindex.html'): continue
+        text = (_soup(f).find('article') or _soup(f)).get_text(' ')
+        for rx,what in _debris:
+            for m in rx.finditer(text):
+                snippet = ' '.join(text[max(0, m.start()-60):m.end()+60].split())
+                if what=='warning or error text' and re.search(r'\b(RatingsError|TrainingError|KeyError|ValueError|TypeError)\b', m.group()): continue   # our documented errors
+                bad.append(f'{rel}: {what}: ...{snippet}...')
+    print(f'debris: {len(bad)} build paths, warnings or tracebacks in the pages')
+    if bad: sys.exit('docs: pages show build debris:\n  ' + '\n  '.join(bad[:40]))
+
 # --check: docs/ current, and the pages in a real browser
 def _content(site):
     "What a reader sees, page by page: main text, links and images (not theme assets, which vary with tool versions)"
@@ -237,7 +258,9 @@ must_show = {'synth.html': ['synth_ratings', 'planted', 'save_ml100k'],
              'learner.html': ['dotbias_learner', 'DotBiasLearner', 'FusedAdam'],
              'interpret.html': ['ShowBiasesCallback', 'BiasInterpretation', 'BiasInterpretation.lowest',
                                 'BiasInterpretation.most_similar', 'BiasInterpretation.plot_pca', 'BiasInterpretation.recommend'],
-             'cli.html': ['main']}
+             'evaluate.html': ['top_k', 'ranking_metrics', 'evaluate', 'split_folds', 'fit_recipe', 'cross_validate', 'BiasInterpretation.fold_in'],
+             'tune.html': ['tune_recipe', 'tune_and_fit', 'inner_split'],
+             'cli.html': ['main', 'load_model', 'check_output']}
 
 def check_browser(site, shots, docnames):
     from bs4 import BeautifulSoup
@@ -270,7 +293,7 @@ def check_browser(site, shots, docnames):
         xtra = ''
         if doc=='index':   # the README's page: its links to the API and the saved output of its example
             text = dom.find('article').get_text(' ')
-            want = ('DotProductBias', 'dotbias_learner', 'ShowBiasesCallback', 'train_loss', 'Twin Saga B (1971)')
+            want = ('DotProductBias', 'dotbias_learner', 'ShowBiasesCallback', 'train_loss', 'Twin Saga B (1971)', 'Contributing', 'jupyter lab')
             if miss := [w for w in want if w not in text]: fails.append(f'{page}: does not show {miss}')
             xtra = f", names and output {', '.join(want[:4])}"
         imgs = dom.select('article img')
@@ -293,6 +316,7 @@ def main():
     step(f'sphinx-build -> {out.relative_to(root)}/')
     sphinx(build/'src', out, build/'doctrees')
     check_links(out)
+    check_debris(out)
     if check:
         step('README.md and docs/ current')
         subprocess.run([sys.executable, str(root/'.ci'/'nb2md.py'), '--check'], check=True)

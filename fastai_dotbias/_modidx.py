@@ -60,6 +60,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'fastai_dotbias.data._read_table': ('data.html#_read_table', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._read_text': ('data.html#_read_text', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._rows': ('data.html#_rows', 'fastai_dotbias/data.py'),
+                                     'fastai_dotbias.data._short': ('data.html#_short', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._sniff': ('data.html#_sniff', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._sniff_sep': ('data.html#_sniff_sep', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._source': ('data.html#_source', 'fastai_dotbias/data.py'),

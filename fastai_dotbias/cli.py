@@ -19,7 +19,7 @@ from .interpret import *
 from .evaluate import *
 from .tune import *
 from .loader import _split
-from .data import _ml100k_path
+from .data import _ml100k_path,_short
 from .distributed import *
 from .learner import atomic_write
 from .interpret import _tables
@@ -73,7 +73,7 @@ def check_output(fname, option):
     "Raise `ValueError` unless `fname` (given as `option`) can be written: its folder exists and is writable, it is not a folder"
     p = Path(fname)
     if p.is_dir(): raise ValueError(f"{option} {fname} is a folder. Give a file name, e.g. {p/'model.pkl' if option=='--save' else p/'map.png'}.")
-    parent = p.absolute().parent
+    parent = p.parent
     if not parent.is_dir(): raise ValueError(f"{option} {fname}: the folder {parent} does not exist. Create it first (mkdir -p {parent}), or choose another path.")
     try: tempfile.NamedTemporaryFile(dir=parent, prefix=f'.{p.name}.').close()
     except OSError as e: raise ValueError(f"{option} {fname}: cannot write in {parent} ({e.strerror}). Choose a folder you can write to.") from None
@@ -240,7 +240,7 @@ def _folds(args):
         if folder is not None and not Path(folder).is_dir():
             raise ValueError(f"--split {args.split} is MovieLens 100k's own split, read from its folder; --data {data} is not a folder. Use --data ml-100k (or the extracted ml-100k folder), or a random, temporal or kfold:N split.")
         folder = _ml100k_path(folder)
-        return f"Data: MovieLens 100k's own split {args.split} from {folder}",split_folds(args.split, folder)
+        return f"Data: MovieLens 100k's own split {args.split} from {_short(folder)}",split_folds(args.split, folder)
     ratings,(user,item,rating),desc = _load_data(args)
     return desc,split_folds(args.split, ratings, seed=ifnone(args.seed, 0), user_name=user, item_name=item)
 

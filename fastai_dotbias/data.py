@@ -234,21 +234,26 @@ def _find_col(df, given, options, what):
     if not found: _fail(f"No {what} column found among {list(df.columns)} (looked for {list(options)}). Pass its name as {opt}.")
     return found[0]
 
+def _short(p):
+    "Path `p` as text, the home folder written `~`"
+    p,home = str(p),str(Path.home())
+    return '~'+p[len(home):] if p==home or p.startswith(home+os.sep) else p
+
 def _source(source):
     "The frame and a description of `source`"
     if isinstance(source, pd.DataFrame): return source,'a DataFrame'
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_ratings takes 'sample', 'ml-100k', the path of a MovieLens folder or a ratings CSV, or a DataFrame; got {type(source).__name__} {str(source)[:60]!r}.")
     if source=='sample': return sample_ratings(),'the embedded sample'
-    if source=='ml-100k': return movielens_100k(p := _ml100k_path()),f'MovieLens 100k (u.data + u.item) from {p}'
+    if source=='ml-100k': return movielens_100k(p := _ml100k_path()),f'MovieLens 100k (u.data + u.item) from {_short(p)}'
     p = Path(source)
     if not p.exists(): _fail(f"{p} does not exist. Pass 'sample', 'ml-100k', a MovieLens folder or a CSV file.")
     if not p.is_dir():
         df = read_ratings_csv(p)
-        return df,f"ratings CSV {p}" + (f" ({df.attrs['csv']})" if df.attrs['csv'] else '')
-    if (p/'u.data').exists(): return movielens_100k(p),f'MovieLens 100k layout (u.data + u.item) in {p}'
-    if (p/'ratings.csv').exists(): return movielens_csv(p),f'MovieLens CSV layout (ratings.csv + movies.csv) in {p}'
-    if (p/'ratings.dat').exists(): return movielens_dat(p),f'MovieLens 1M layout (ratings.dat + movies.dat) in {p}'
+        return df,f"ratings CSV {_short(p)}" + (f" ({df.attrs['csv']})" if df.attrs['csv'] else '')
+    if (p/'u.data').exists(): return movielens_100k(p),f'MovieLens 100k layout (u.data + u.item) in {_short(p)}'
+    if (p/'ratings.csv').exists(): return movielens_csv(p),f'MovieLens CSV layout (ratings.csv + movies.csv) in {_short(p)}'
+    if (p/'ratings.dat').exists(): return movielens_dat(p),f'MovieLens 1M layout (ratings.dat + movies.dat) in {_short(p)}'
     _fail(f"{p} has no MovieLens ratings file (u.data, ratings.csv or ratings.dat); it has {sorted(o.name for o in p.iterdir())[:10]}. Pass a MovieLens folder or a ratings CSV file.")
 
 def load_ratings(source='sample', user_name=None, item_name=None, rating_name=None):
