@@ -12,6 +12,7 @@ from .synth import *
 from .data import *
 from .loader import *
 from .model import *
+from .sparse import *
 
 # %% ../nbs/05_learner.ipynb #f402bb45
 def _fused_ok(ps): return all(p.device.type in ('cpu','cuda') and p.dtype in (torch.float32,torch.float64) for p in ps)
@@ -96,11 +97,13 @@ def _samples_with_replacement(dl):
 
 # %% ../nbs/05_learner.ipynb #96f357ce
 @delegates(Learner.__init__)
-def dotbias_learner(dls, n_factors=50, y_range=(0,5.5), loss_func=None, opt_func=FusedAdam, **kwargs):
-    "Create a `Learner` for `DotProductBias` on collab `dls` (`DotBiasDataLoaders` or fastai's `CollabDataLoaders`)"
+def dotbias_learner(dls, n_factors=50, y_range=(0,5.5), loss_func=None, opt_func=None, sparse=False, **kwargs):
+    "Create a `Learner` for `DotProductBias` on collab `dls` (`DotBiasDataLoaders` or fastai's `CollabDataLoaders`); `sparse=True` trains only the rows each batch touches"
     if _samples_with_replacement(dls.train):
         warn(f"The training loader ({type(dls.train).__name__}) samples with replacement: each epoch sees only ~63% of the distinct "
              "training ratings and repeats others, so the model overfits (the book's recipe loses ~0.03-0.05 valid MSE on MovieLens 100k). "
              "Use `DotBiasDataLoaders.from_df(...)`, or pass `dl_type=TabDataLoader` to `CollabDataLoaders.from_df`.")
-    model = DotProductBias.from_classes(n_factors, dls.classes, y_range=y_range)
+    opt_func = ifnone(opt_func, LazyAdam if sparse else FusedAdam)
+    if sparse: check_sparse_opt(opt_func)
+    model = (SparseDotProductBias if sparse else DotProductBias).from_classes(n_factors, dls.classes, y_range=y_range)
     return DotBiasLearner(dls, model, loss_func=ifnone(loss_func, MSELossFlat()), opt_func=opt_func, **kwargs)
