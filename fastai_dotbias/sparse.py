@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['sparse_rows', 'SparseDotProductBias', 'LazyAdam', 'check_sparse_opt']
 
-# %% ../nbs/04_sparse.ipynb #b8e8bbc3
+# %% ../nbs/04_sparse.ipynb #9d08ba68
 from fastai.tabular.all import *
 from fastai.collab import *
 from .model import *
 
-# %% ../nbs/04_sparse.ipynb #f8f560a5
+# %% ../nbs/04_sparse.ipynb #0ccc8fed
 def _unique(idx):
     "Sorted distinct values of 1-D `idx`, and the position of each element of `idx` among them"
     if idx.device.type=='cpu':
@@ -19,40 +19,39 @@ def _unique(idx):
     return torch.unique(idx, sorted=True, return_inverse=True)
 
 class _SparseRows(torch.autograd.Function):
-    "Gather rows of a table; the gradient is a coalesced sparse COO tensor with one row per distinct index"
+    "Gather rows `idx` of each of `tables`; their gradients are coalesced sparse COO tensors with one row per distinct index"
     @staticmethod
-    def forward(ctx, table, idx, uniq, inv):
+    def forward(ctx, idx, uniq, inv, *tables):
         ctx.save_for_backward(uniq, inv)
-        ctx.size = table.shape
-        return table.index_select(0, idx)
+        ctx.sizes = [t.shape for t in tables]
+        return tuple(t.index_select(0, idx) for t in tables)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, *grads):
         uniq,inv = ctx.saved_tensors
-        vals = grad.new_zeros((len(uniq),)+grad.shape[1:]).index_add_(0, inv, grad)
-        return torch.sparse_coo_tensor(uniq[None], vals, ctx.size, is_coalesced=True, check_invariants=False),None,None,None
+        res = [torch.sparse_coo_tensor(uniq[None], g.new_zeros((len(uniq),)+g.shape[1:]).index_add_(0, inv, g), size,
+                                       is_coalesced=True, check_invariants=False) for g,size in zip(grads, ctx.sizes)]
+        return None,None,None,*res
 
-# %% ../nbs/04_sparse.ipynb #50608280
-def sparse_rows(table, idx, uniq_inv=None):
-    "Rows `idx` of `table` (`table[idx]`), whose gradient is sparse: only the distinct rows of `idx`, summed"
-    if not (torch.is_grad_enabled() and table.requires_grad): return table.index_select(0, idx)
-    uniq,inv = _unique(idx) if uniq_inv is None else uniq_inv
-    return _SparseRows.apply(table, idx, uniq, inv)
+# %% ../nbs/04_sparse.ipynb #f2c48885
+def sparse_rows(tables, idx):
+    "Rows `idx` of `tables` (a tensor, or a list of tensors sharing `idx`), whose gradients are sparse: only the distinct rows of `idx`, summed"
+    ts = tables if isinstance(tables, (list,tuple)) else [tables]
+    if torch.is_grad_enabled() and any(t.requires_grad for t in ts): res = _SparseRows.apply(idx, *_unique(idx), *ts)
+    else: res = tuple(t.index_select(0, idx) for t in ts)
+    return res if isinstance(tables, (list,tuple)) else res[0]
 
-# %% ../nbs/04_sparse.ipynb #c851ca15
+# %% ../nbs/04_sparse.ipynb #63074c7a
 class SparseDotProductBias(DotProductBias):
     "`DotProductBias` whose tables get sparse gradients: only the rows of the users and items in the batch"
     def forward(self, x):
-        grad = torch.is_grad_enabled()
-        u,m = x[:,0],x[:,1]
-        ru,rm = (_unique(u),_unique(m)) if grad else (None,None)
-        users  = sparse_rows(self.user_factors, u, ru)
-        movies = sparse_rows(self.movie_factors, m, rm)
+        users,user_bias   = sparse_rows([self.user_factors, self.user_bias], x[:,0])
+        movies,movie_bias = sparse_rows([self.movie_factors, self.movie_bias], x[:,1])
         res = (users*movies).sum(dim=1)
-        res += sparse_rows(self.user_bias, u, ru) + sparse_rows(self.movie_bias, m, rm)
+        res += user_bias + movie_bias
         return sigmoid_range(res, *self.y_range)
 
-# %% ../nbs/04_sparse.ipynb #a981d925
+# %% ../nbs/04_sparse.ipynb #2277dcf3
 def _fused_ok(ps): return all(p.device.type in ('cpu','cuda') and p.dtype in (torch.float32,torch.float64) for p in ps)
 
 def _coalesced(g):
@@ -71,7 +70,7 @@ def _adam_(p, g, m, v, step, lr, mom, sqr_mom, eps, wd, decouple_wd):
     step = float(step)
     p.addcdiv_(m, (v/(1 - sqr_mom**step)).sqrt() + eps, value=-lr/(1 - mom**step))
 
-# %% ../nbs/04_sparse.ipynb #531d71b2
+# %% ../nbs/04_sparse.ipynb #443e6d51
 class LazyAdam(Optimizer):
     "fastai's `Adam` for sparse gradients: weight decay, moving averages and step on the rows the batch touched only"
     def __init__(self, params, lr, mom=0.9, sqr_mom=0.99, eps=1e-5, wd=0.01, decouple_wd=True):
@@ -117,7 +116,7 @@ class LazyAdam(Optimizer):
             if p.grad.is_sparse: p.grad = None
             else: p.grad.detach_(); p.grad.zero_()
 
-# %% ../nbs/04_sparse.ipynb #8d554e26
+# %% ../nbs/04_sparse.ipynb #77bb1836
 _torch_sparse_opts = (torch.optim.SparseAdam, torch.optim.SGD, torch.optim.Adagrad)
 
 def check_sparse_opt(opt_func):
