@@ -76,9 +76,10 @@ def worker(a):
     if rank_distrib()==0:
         dense_bytes = sum(p.numel()*p.element_size() for p in learn.model.parameters())
         sent = clock.sent/steps if a.path=='sparse' else (2*(n-1)/n*dense_bytes if n>1 else 0)
-        res = dict(path=a.path, nproc=n, bs=8192//n, steps_timed=steps, steps_per_epoch=len(dls.train),
+        spe = len(dls.train_ds)//8192  # global batches per epoch (the sharded loader's length on every rank)
+        res = dict(path=a.path, nproc=n, bs=8192//n, steps_timed=steps, steps_per_epoch=spe,
                    s_per_step=clock.t/steps, parts=(clock.parts/steps).tolist(), epoch_s=wall if not a.steps else None,
-                   epoch_est_s=clock.t/steps*len(dls.train), sent_per_step=sent, lo_per_step_per_proc=clock.lo/steps/n,
+                   epoch_est_s=clock.t/steps*spe, sent_per_step=sent, lo_per_step_per_proc=clock.lo/steps/n,
                    dense_table_bytes=dense_bytes, rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20,
                    valid_mse=None if a.steps else float(learn.recorder.values[-1][1]))
         print('RESULT ' + json.dumps(res), flush=True)

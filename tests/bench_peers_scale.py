@@ -97,13 +97,16 @@ def spark(df, a):
     stop,peak = threading.Event(),[0.]
     threading.Thread(target=_jvm_rss, args=(stop, peak), daemon=True).start()
     tr,va = split(len(df))
+    fns = [f'/tmp/peers_{len(df)}_{n}.csv' for n in ('train','valid')]  # Spark reads files: pandas -> Spark without pyarrow is row by row
+    for fn,ix in zip(fns, (tr,va)):
+        if not os.path.exists(fn): df.iloc[ix].to_csv(fn, index=False, header=False)
     t0 = time.perf_counter()
     ss = (SparkSession.builder.master('local[2]').appName('bench').config('spark.driver.memory', a.spark_mem)
-          .config('spark.sql.shuffle.partitions', '4').config('spark.ui.enabled', 'false').getOrCreate())
+          .config('spark.sql.shuffle.partitions', '4').config('spark.ui.enabled', 'false').config('spark.ui.showConsoleProgress', 'false').getOrCreate())
     ss.sparkContext.setLogLevel('ERROR')
     ss.sparkContext.setCheckpointDir('/tmp/spark-ckpt')
-    to_sdf = lambda d: ss.createDataFrame(d.astype({'user': 'int32', 'movie': 'int32', 'rating': 'float32'})).repartition(4).cache()
-    train,valid = to_sdf(df.iloc[tr]),to_sdf(df.iloc[va])
+    to_sdf = lambda fn: ss.read.csv(fn, schema='user INT, movie INT, rating FLOAT').repartition(4).cache()
+    train,valid = to_sdf(fns[0]),to_sdf(fns[1])
     train.count(); valid.count()
     t_load = time.perf_counter()-t0
     ev = RegressionEvaluator(metricName='rmse', labelCol='rating', predictionCol='prediction')
@@ -146,7 +149,7 @@ def report(a):
     for r in res:
         hit = next(((t, s) for s, t, e in r['hist'] if e <= a.target), None)
         best = min(e for *_, e in r['hist'])
-        print(f"{r['model']:<70} {r['rows']:>11,} {hit[0] if hit else float('nan'):>9.1f}s {('step '+str(hit[1])) if hit else 'not reached':>10} "
+        print(f"{r['model']:<70} {r['rows']:>11,} {f'{hit[0]:.1f}s' if hit else '-':>10} {('epoch/iter '+str(hit[1])) if hit else 'not reached':>10} "
               f"{best:>9.4f} {r['hist'][-1][1]:>8.1f} {r['peak_gb']:>8.2f}")
 
 def main():
