@@ -26,7 +26,7 @@ def patch_cpu_broadcast():
     "Make fastai's `DistributedDL._broadcast` device-aware (fastai 2.8 always calls `.cuda()`, which fails under gloo on CPUs)"
     DistributedDL._broadcast = _broadcast
 
-# %% ../nbs/07_distributed.ipynb #9dd15b48
+# %% ../nbs/07_distributed.ipynb #845e071b
 def _pack(gs, counts):
     "One float32 buffer: for each sparse gradient in `gs`, `counts[i]` rows of [index as 2 float32 words, values], zero-padded"
     bufs = []
@@ -48,7 +48,7 @@ def _unpack(buf, gs, counts, mx):
         res.append((b[:,:2].contiguous().view(torch.int64).view(-1), b[:,2:].reshape(n, *g.shape[1:]).to(g.dtype)))
     return res
 
-# %% ../nbs/07_distributed.ipynb #322ce022
+# %% ../nbs/07_distributed.ipynb #336de9bf
 def sync_sparse_grads(params, cap=None, group=None):
     "Average the gradients of `params` over the process group, sending only the rows of sparse ones; the bytes this process sent"
     dist,world = torch.distributed,torch.distributed.get_world_size(group)
