@@ -5,4 +5,6 @@ from .model import *
 from .sparse import *
 from .learner import *
 from .interpret import *
+from .evaluate import *
+from .tune import *
 from .distributed import *

@@ -66,11 +66,28 @@ def planted(ratings, title_name='title'):
     return {k: sorted(titles[titles.str.startswith(name)]) for k,name in _planted.items()}
 
 # %% ../nbs/00_synth.ipynb #ea74e1c6
-def save_ml100k(ratings, path):
-    "Write `ratings` (user, movie, rating, timestamp, title) as MovieLens 100k's `u.data` and `u.item` in `path`"
+_u_cols = ['user','movie','rating','timestamp']
+
+def save_ml100k(ratings, path, splits=False):
+    "Write `ratings` (user, movie, rating, timestamp, title) as MovieLens 100k's `u.data` and `u.item` in `path`, and its own splits if `splits`"
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    ratings[['user','movie','rating','timestamp']].to_csv(path/'u.data', sep='\t', header=False, index=False)
+    ratings[_u_cols].to_csv(path/'u.data', sep='\t', header=False, index=False)
     items = ratings[['movie','title']].drop_duplicates('movie').sort_values('movie')
     lines = [f'{m}|{t}|01-Jan-{t[-5:-1]}||http://example.invalid/{m}|' + '|'.join('0'*19) for m,t in zip(items.movie, items.title)]
     (path/'u.item').write_text('\n'.join(lines)+'\n', encoding='latin-1')
+    if splits: _save_splits(ratings[_u_cols], path)
     return path
+
+# %% ../nbs/00_synth.ipynb #f2ab2804
+def _save_splits(r, path, seed=0):
+    "MovieLens 100k's `u1`…`u5` (5 folds) and `ua`, `ub` (10 test ratings per user) splits of `r`, written in `path`"
+    rng = np.random.default_rng(seed)
+    def save(name, test):
+        for ext,part in (('base', r[~test]), ('test', r[test])):
+            part.sort_values(['user','movie']).to_csv(path/f'{name}.{ext}', sep='\t', header=False, index=False)
+    fold = rng.permutation(len(r)) % 5
+    for i in range(5): save(f'u{i+1}', fold==i)
+    pos = r.assign(k=rng.random(len(r))).groupby('user').k.rank(method='first').values - 1
+    n = r.groupby('user').user.transform('size').values
+    per = np.minimum(10, n//2)
+    save('ua', pos < per); save('ub', (pos >= per) & (pos < 2*per))

@@ -1,0 +1,66 @@
+"`fastai-dotbias evaluate`, tuning and ensembles, and new users, end to end through the installed command."
+import re
+import pytest
+from fastai_dotbias.synth import synth_ratings, save_ml100k, planted
+from test_hostile import cli, ok, fails
+
+@pytest.fixture(scope='module')
+def ml(tmp_path_factory):
+    "A MovieLens 100k folder of generated ratings, with its own splits u1..u5, ua, ub"
+    d = tmp_path_factory.mktemp('ml')
+    r = synth_ratings(n_users=120, n_items=150, n_ratings=6000, seed=4)
+    save_ml100k(r, d/'ml-100k', splits=True)
+    r.to_csv(d/'r.csv', index=False)
+    return d
+
+_line = re.compile(r'^(\S+(?: \d+)?)\s+RMSE (\d\.\d{4})  MAE (\d\.\d{4})  P@10 (\d\.\d{4})  R@10 (\d\.\d{4})  NDCG@10 (\d\.\d{4})  MAP@10 (\d\.\d{4})  coverage (\d\.\d{4})  [\d.]+ s$')
+
+def test_evaluate_movielens_own_folds(ml):
+    out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1-u5', '--epochs', '2')).stdout.splitlines()
+    assert out[0] == f"Data: MovieLens 100k's own split u1-u5 from {ml/'ml-100k'}"
+    rows = [_line.match(l) for l in out[2:7]]
+    assert [m[1] for m in rows] == ['u1', 'u2', 'u3', 'u4', 'u5'], out
+    assert all(0.5 < float(m[2]) < 1.3 and float(m[4]) > 0 for m in rows)
+    assert out[7].startswith('mean     RMSE ') and ' ± ' in out[7]
+
+@pytest.mark.parametrize('split,names', [('kfold:3', ['fold 1', 'fold 2', 'fold 3']), ('temporal', ['temporal']), ('random', ['random'])])
+def test_evaluate_any_ratings(ml, split, names):
+    out = ok(cli('evaluate', '--data', ml/'r.csv', '--split', split, '--epochs', '1')).stdout.splitlines()
+    assert [_line.match(l)[1] for l in out[2:2+len(names)]] == names, out
+
+@pytest.mark.parametrize('args,msg', [(['--split', 'u7'], "argument --split: 'u7' is not a split"),
+                                      (['--split', 'kfold:1'], "'kfold:1' is not a split"),
+                                      (['--data', 'sample', '--split', 'u1'], 'has no u1.base or u1.test'),
+                                      (['--split', 'ua'], 'is not a folder. Use --data ml-100k'),
+                                      (['--k', '0'], 'argument --k: must be at least 1'),
+                                      (['--ensemble', '0'], 'argument --ensemble: must be at least 1')])
+def test_evaluate_bad_arguments(ml, args, msg):
+    if '--data' not in args: args = ['--data', ml/'r.csv', *args]
+    fails(cli('evaluate', *args), msg)
+
+def test_temporal_split_needs_timestamps(ml, tmp_path):
+    import pandas as pd
+    pd.read_csv(ml/'r.csv').drop(columns='timestamp').to_csv(tmp_path/'nots.csv', index=False)
+    fails(cli('evaluate', '--data', tmp_path/'nots.csv', '--split', 'temporal'), "A temporal split needs the column 'timestamp'")
+
+def test_tuned_ensemble_trains_saves_and_recommends(ml, tmp_path):
+    res = ok(cli('train', '--data', ml/'r.csv', '--tune', '3', '--ensemble', '2', '--seed', '0', '--save', tmp_path/'t.pkl'))
+    assert res.stdout.count('  trial ') == 3 and 'Tuned recipe: n_factors=' in res.stdout
+    assert 'Trained 2 models from seeds 0..1 and averaged them' in res.stdout and 'Valid MSE' in res.stdout
+    out = ok(cli('recommend', '--model', tmp_path/'t.pkl', '--user', '1', '-n', '3')).stdout
+    assert out.startswith('Recommendations for user 1') and len(out.strip().splitlines()) == 5
+    ok(cli('similar', '--model', tmp_path/'t.pkl', '--title', 'Twin Saga A (1970)', '-n', '2'))
+
+def test_evaluate_with_tuning(ml):
+    out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1', '--tune', '2', '--ensemble', '2')).stdout
+    assert 'on an inner split of the training part' in out and _line.match(out.strip().splitlines()[-1])
+
+def test_new_user_by_ratings(ml, tmp_path):
+    ok(cli('train', '--data', ml/'r.csv', '--seed', '0', '--save', tmp_path/'m.pkl'))
+    t = planted(synth_ratings(n_users=120, n_items=150, n_ratings=6000, seed=4))
+    res = ok(cli('recommend', '--model', tmp_path/'m.pkl', '--rate', f"{t['twins'][0]}=5", '--rate', f"{t['hated'][0]}=1", '-n', '5'))
+    assert res.stdout.startswith('Recommendations for a new user from 2 ratings (folded in, no retraining)')
+    assert t['twins'][0] not in res.stdout and t['hated'][0] not in res.stdout
+    fails(cli('recommend', '--model', tmp_path/'m.pkl', '--rate', 'Twin Saga A (1970)'), "is not TITLE=STARS, e.g. 'Star Wars (1977)=5'")
+    fails(cli('recommend', '--model', tmp_path/'m.pkl', '--rate', 'Twin Sag A (1970)=4'), "title 'Twin Sag A (1970)' is not in the model's vocabulary. Closest: ['Twin Saga A (1970)'")
+    fails(cli('recommend', '--model', tmp_path/'m.pkl', '--rate', 'Twin Saga A (1970)=4', '--user', '3'), 'not both')
