@@ -19,6 +19,7 @@ from .interpret import *
 from .evaluate import *
 from .tune import *
 from .loader import _split
+from .data import _ml100k_path
 from .distributed import *
 from .learner import atomic_write
 from .interpret import _tables
@@ -238,7 +239,8 @@ def _folds(args):
         folder = {'ml-100k': None, 'sample': sample_path()}.get(str(data), data)
         if folder is not None and not Path(folder).is_dir():
             raise ValueError(f"--split {args.split} is MovieLens 100k's own split, read from its folder; --data {data} is not a folder. Use --data ml-100k (or the extracted ml-100k folder), or a random, temporal or kfold:N split.")
-        return f"Data: MovieLens 100k's own split {args.split}" + (f" from {folder}" if folder else " (through untar_data)"),split_folds(args.split, folder)
+        folder = _ml100k_path(folder)
+        return f"Data: MovieLens 100k's own split {args.split} from {folder}",split_folds(args.split, folder)
     ratings,(user,item,rating),desc = _load_data(args)
     return desc,split_folds(args.split, ratings, seed=ifnone(args.seed, 0), user_name=user, item_name=item)
 

@@ -240,7 +240,7 @@ def _source(source):
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_ratings takes 'sample', 'ml-100k', the path of a MovieLens folder or a ratings CSV, or a DataFrame; got {type(source).__name__} {str(source)[:60]!r}.")
     if source=='sample': return sample_ratings(),'the embedded sample'
-    if source=='ml-100k': return movielens_100k(),'MovieLens 100k (u.data + u.item, through untar_data)'
+    if source=='ml-100k': return movielens_100k(p := _ml100k_path()),f'MovieLens 100k (u.data + u.item) from {p}'
     p = Path(source)
     if not p.exists(): _fail(f"{p} does not exist. Pass 'sample', 'ml-100k', a MovieLens folder or a CSV file.")
     if not p.is_dir():
