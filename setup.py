@@ -13,6 +13,8 @@ version = re.search(r'^__version__\s*=\s*[\'"]([^\'"]+)[\'"]', (here/cfg['lib_pa
 licenses = dict(apache2=('Apache Software License 2.0', 'OSI Approved :: Apache Software License'))
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
 lic = licenses[cfg['license']]
+# every `<name>_requirements` key of settings.ini is an extra; `dev` installs them all
+extras = {k[:-len('_requirements')]: cfg[k].split() for k in cfg if k.endswith('_requirements') and k not in ('requirements', 'dev_requirements')}
 readme = here/'README.md'
 
 setup(
@@ -27,10 +29,9 @@ setup(
     python_requires=f">={cfg['min_python']}",
     packages=find_packages(include=[cfg['lib_path'], f"{cfg['lib_path']}.*"]),
     include_package_data=True,
-    package_data={cfg['lib_path']: ['data/*']},
+    package_data={cfg['lib_path']: ['data/sample/*']},
     install_requires=cfg['requirements'].split(),
-    extras_require={'dev': cfg['dev_requirements'].split() + cfg.get('docs_requirements', '').split(),
-                    'docs': cfg.get('docs_requirements', '').split()},
+    extras_require={**extras, 'dev': cfg['dev_requirements'].split() + [r for v in extras.values() for r in v]},
     entry_points={'console_scripts': cfg['console_scripts'].split(), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )

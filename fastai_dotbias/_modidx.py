@@ -184,6 +184,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                           'fastai_dotbias.interpret._check_n': ('interpret.html#_check_n', 'fastai_dotbias/interpret.py'),
                                           'fastai_dotbias.interpret._item_name': ( 'interpret.html#_item_name',
                                                                                    'fastai_dotbias/interpret.py'),
+                                          'fastai_dotbias.interpret._label': ('interpret.html#_label', 'fastai_dotbias/interpret.py'),
                                           'fastai_dotbias.interpret._tables': ('interpret.html#_tables', 'fastai_dotbias/interpret.py')},
             'fastai_dotbias.learner': { 'fastai_dotbias.learner.DotBiasLearner': ( 'learner.html#dotbiaslearner',
                                                                                    'fastai_dotbias/learner.py'),

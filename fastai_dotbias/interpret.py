@@ -174,16 +174,30 @@ def pca(self:BiasInterpretation, k=2):
     _,_,v = torch.linalg.svd(fac[1:], full_matrices=False)
     return fac @ v[:k].T
 
+# %% ../nbs/08_interpret.ipynb #3759cfb5
+def _label(ax, xs, ys, texts, **kwargs):
+    "Put `texts` at `(xs, ys)` and move them apart with adjustText, with a line to each moved label"
+    from adjustText import adjust_text
+    ts = [ax.text(x, y, t, fontsize=9, **kwargs) for x,y,t in zip(xs, ys, texts)]
+    adjust_text(ts, x=list(xs), y=list(ys), ax=ax, arrowprops=dict(arrowstyle='-', color='0.5', lw=0.5), expand=(1.15, 1.5), force_text=(0.4, 0.8), force_explode=(0.3, 1.0))
+    return ts
+
 @patch
-def plot_pca(self:BiasInterpretation, n=50, figsize=(12,12)):
-    "The `n` most-rated titles on the first two principal components of the item factors"
+def plot_pca(self:BiasInterpretation, n=50, n_labels=20, figsize=(10,10)):
+    "The `n` most-rated titles on the first two principal components of the item factors, coloured by bias; `n_labels` of them named"
     import matplotlib.pyplot as plt
     idxs = np.argsort(-self.n_ratings[1:], kind='stable')[:n]+1
-    xy = self.pca(2)[idxs].numpy()
+    xy,bias = self.pca(2)[idxs].numpy(),self.i_bias[idxs].numpy()
     fig,ax = plt.subplots(figsize=figsize)
-    ax.scatter(xy[:,0], xy[:,1])
-    for i,(x,y) in zip(idxs,xy): ax.text(x, y, self.items[i], fontsize=9, color=np.random.rand(3)*0.7)
-    ax.set_xlabel('PC 1'); ax.set_ylabel('PC 2'); ax.set_title(f'The {n} most-rated titles on the first two principal components')
+    lim = float(np.abs(bias).max()) or 1.
+    dots = ax.scatter(xy[:,0], xy[:,1], c=bias, cmap='coolwarm', vmin=-lim, vmax=lim, s=30, edgecolors='0.3', linewidths=0.4)
+    fig.colorbar(dots, ax=ax, shrink=0.7, label='learned bias')
+    order = np.argsort(bias, kind='stable')
+    ends = [int(f(xy[:,k])) for k in (0,1) for f in (np.argmin, np.argmax)] + [int(i) for i in (*order[:3], *order[-3:])]
+    pick = list(dict.fromkeys(ends + list(range(len(idxs)))))[:n_labels]
+    _label(ax, xy[pick,0], xy[pick,1], [self.items[idxs[i]] for i in pick])
+    ax.set_xlabel('first principal component'); ax.set_ylabel('second principal component')
+    ax.set_title(f'The {len(idxs)} most-rated titles by their factors: close titles appeal to the same tastes', fontsize=11)
     return fig
 
 # %% ../nbs/08_interpret.ipynb #7392951e
@@ -197,15 +211,32 @@ def bias_vs_mean(self:BiasInterpretation, n=10, min_ratings=20):
     order = np.argsort(-np.abs(b-m), kind='stable')[:n]
     return self._frame(idxs[order], bias_rank=b[order], mean_rank=m[order])
 
+# %% ../nbs/08_interpret.ipynb #9b5f1173
 @patch
-def plot_bias_vs_mean(self:BiasInterpretation, n=10, min_ratings=20, figsize=(10,8)):
-    "Learned bias against mean rating for titles with `min_ratings` ratings, labelling the `n` that disagree most"
+def plot_bias_vs_mean(self:BiasInterpretation, n=10, min_ratings=20, n_ends=3, figsize=(10,8)):
+    "Learned bias against mean rating for titles with `min_ratings` ratings; the `n_ends` highest and lowest biases and the `n` biggest disagreements named"
     import matplotlib.pyplot as plt
     idxs = np.flatnonzero(self.n_ratings >= min_ratings); idxs = idxs[idxs>0]
+    if len(idxs)==0: raise ValueError(f"No title has {min_ratings} training ratings; lower `min_ratings`.")
+    x,y = self.mean_rating[idxs],self.i_bias[idxs].numpy()
     fig,ax = plt.subplots(figsize=figsize)
-    ax.scatter(self.mean_rating[idxs], self.i_bias[idxs].numpy(), s=8, alpha=0.5)
-    for _,r in self.bias_vs_mean(n, min_ratings).iterrows(): ax.annotate(r[self.item], (r.mean_rating, r.bias), fontsize=9)
-    ax.set_xlabel('mean rating (training)'); ax.set_ylabel('learned bias'); ax.set_title('Bias against average rating')
+    ax.scatter(x, y, s=10, color='0.65', alpha=0.6, label=f'titles with at least {min_ratings} ratings')
+    if len(idxs) > 1 and np.ptp(x) > 0:
+        a,b = np.polyfit(x, y, 1); xs = np.array([x.min(), x.max()])
+        ax.plot(xs, a*xs+b, '--', color='0.4', lw=1, label='trend (least squares)')
+    order = np.argsort(y, kind='stable')
+    groups = [(order[::-1][:n_ends], 'tab:red', 'highest learned bias'), (order[:n_ends], 'tab:blue', 'lowest learned bias')]
+    disagree = np.searchsorted(idxs, [self.i2i[t] for t in self.bias_vs_mean(n, min_ratings)[self.item]])   # positions in `idxs`
+    groups.append((np.setdiff1d(disagree, np.concatenate([g[0] for g in groups])), 'none', 'bias and mean rating disagree most'))
+    for g,c,lab in groups:
+        ax.scatter(x[g], y[g], s=40, color=c, edgecolors='0.1', linewidths=1, label=lab, zorder=3)
+    named = np.concatenate([g[0] for g in groups])
+    _label(ax, x[named], y[named], [self.items[idxs[i]] for i in named])
+    ax.set_xlabel('mean rating in training'); ax.set_ylabel('learned bias')
+    ax.set_title('Learned bias against mean rating', fontsize=11)
+    ax.legend(loc='upper left', fontsize=9, frameon=False)
+    fig.text(0.5, 0.005, "Above the line: liked more than its average rating suggests, once the tastes of the people who rated it are accounted for.",
+             ha='center', fontsize=9, style='italic')
     return fig
 
 # %% ../nbs/08_interpret.ipynb #8201b9bb
