@@ -1,32 +1,116 @@
-"""Benchmark: seconds per epoch of `fastai-dotbias train` on 1 and on 2 processes (torchrun, gloo, one thread each),
-on generated ratings larger than the sample. Same global batch (bs=64 on one process, 32 per process on two).
-On a 2-core machine no speed-up is expected: this model is per-batch overhead, which DDP adds to.
+"""Benchmark: data-parallel training at MovieLens 25M's shape (generated: 162,541 users x 59,047 items, 25M ratings),
+global batch 8192 (8192/N per process), `fit_one_cycle(1, 5e-3, wd=0.1)`, on N = 1 and 2 processes (torchrun, gloo,
+one thread each), for the sparse path (`sparse=True`: rows exchanged by `sync_sparse_grads`) and the dense path (DDP).
 
-    python tests/bench_distributed.py [--ratings 200000] [--epochs 2]
+For each run it reports seconds per training step (split into forward+backward, gradient exchange and optimizer step),
+seconds per epoch (the full epoch with validation, or extrapolated from `--steps` training steps when given), peak RSS
+per process, and the bytes each process sent per step two ways: counted from the tensors handed to torch.distributed
+(`DotBiasDistributedTrainer.sent`; DDP all-reduces every gradient: ring all-reduce sends 2(N-1)/N of it), and measured
+on the loopback interface (/proc/net/dev: everything every process on this machine sent over 127.0.0.1 during the timed
+steps, divided by N; TCP overhead and the loss gathers included, other users' traffic not excluded).
+Then it projects the sparse path's epoch time for 8 and 64 workers on a 10 Gb/s network from the measured parts.
+
+    OMP_NUM_THREADS=1 python tests/bench_distributed.py [--rows 25000000] [--runs sparse:1,sparse:2,dense:1:60,dense:2:60]
+
+A run is path:N[:steps] (steps: time only that many training steps, and extrapolate the epoch).
 """
-import argparse, os, re, subprocess, sys, tempfile, time
-from pathlib import Path
-from fastai_dotbias.synth import synth_ratings
+import argparse, json, os, resource, subprocess, sys, tempfile, time, warnings
+os.environ.setdefault('OMP_NUM_THREADS', '1')
 
-def run(csv, n, epochs):
-    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+def lo_bytes():
+    for l in open('/proc/net/dev'):
+        if l.strip().startswith('lo:'): return int(l.split(':')[1].split()[8])
+    return 0
+
+def worker(a):
+    import torch
+    torch.set_num_threads(1)
+    warnings.simplefilter('ignore')
+    from fastai.tabular.all import set_seed, Callback, CancelFitException, num_distrib, rank_distrib, np
+    from fastai_dotbias.all import DotBiasDataLoaders, dotbias_learner, DotBiasDistributedTrainer
+    sys.path.insert(0, os.path.dirname(__file__))
+    from bench_scale import ratings_like_ml25m
+    n = max(num_distrib(), 1)
+    df = ratings_like_ml25m(a.rows)
+    set_seed(0)
+    dls = DotBiasDataLoaders.from_df(df, bs=8192//n, seed=0, device='cpu')
+    del df
+    learn = dotbias_learner(dls, n_factors=50, sparse=a.path=='sparse')
+
+    class Clock(Callback):
+        "Times training steps `warm`.. (forward+backward, exchange, optimizer) and the loopback bytes over them"
+        order = 100
+        def before_fit(self):
+            self.n,self.t,self.parts,self.trainer = 0,None,np.zeros(3),next((c for c in learn.cbs if isinstance(c, DotBiasDistributedTrainer)), None)
+        def before_batch(self):
+            if not self.training: return
+            if self.n==a.warm: self.t0,self.lo0,self.sent0 = time.perf_counter(),lo_bytes(),self._sent()
+            self.tb = time.perf_counter()
+        def _sent(self): return self.trainer.sent if self.trainer and self.trainer.sparse else 0
+        def before_step(self): self.ts = time.perf_counter()
+        def after_step(self):
+            if self.n>=a.warm:
+                te = time.perf_counter()
+                self.parts += [self.ts-self.tb, 0, te-self.ts]
+            self.n += 1
+            if a.steps and self.n==a.warm+a.steps: self._stop(); raise CancelFitException()
+        def after_train(self):
+            if self.t is None: self._stop()
+        def _stop(self): self.t,self.lo,self.sent = time.perf_counter()-self.t0,lo_bytes()-self.lo0,self._sent()-self.sent0
+
+    class SyncClock(Callback):
+        "Time spent in the gradient exchange (it runs in the trainer's after_backward, order 11; this brackets it)"
+        order = 10
+        def after_backward(self): self.t = time.perf_counter()
+    class SyncClockEnd(Callback):
+        order = 12
+        def after_backward(self):
+            if clock.n>=a.warm: clock.parts[1] += time.perf_counter()-sync.t; clock.parts[0] -= time.perf_counter()-sync.t
+
+    clock,sync = Clock(),SyncClock()
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, '-m', 'fastai_dotbias', 'train', '--data', str(csv), '--nproc', str(n), '--epochs', str(epochs),
-                          '--seed', '0', '--top', '1'], capture_output=True, text=True, env=env, check=True).stdout
-    wall = time.perf_counter() - t
-    secs = [sum(int(a)*60**i for i, a in enumerate(reversed(m.split(':')))) for m in re.findall(r' (\d\d:\d\d)\s*$', out, re.M)]
-    mse = float(out.split('Valid MSE ')[1].split(',')[0])
-    return sum(secs)/len(secs), wall, mse
+    with learn.distrib_dotbias(), learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(1, 5e-3, wd=0.1, cbs=[clock, sync, SyncClockEnd()])
+    wall = time.perf_counter()-t
+    steps = clock.n - a.warm
+    if rank_distrib()==0:
+        dense_bytes = sum(p.numel()*p.element_size() for p in learn.model.parameters())
+        sent = clock.sent/steps if a.path=='sparse' else (2*(n-1)/n*dense_bytes if n>1 else 0)
+        spe = len(dls.train_ds)//8192  # global batches per epoch (the sharded loader's length on every rank)
+        res = dict(path=a.path, nproc=n, bs=8192//n, steps_timed=steps, steps_per_epoch=spe,
+                   s_per_step=clock.t/steps, parts=(clock.parts/steps).tolist(), epoch_s=wall if not a.steps else None,
+                   epoch_est_s=clock.t/steps*spe, sent_per_step=sent, lo_per_step_per_proc=clock.lo/steps/n,
+                   dense_table_bytes=dense_bytes, rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20,
+                   valid_mse=None if a.steps else float(learn.recorder.values[-1][1]))
+        print('RESULT ' + json.dumps(res), flush=True)
+
+def run(rows, path, n, steps, warm):
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={n}', __file__, '--worker',
+           '--rows', str(rows), '--path', path, '--steps', str(steps), '--warm', str(warm)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode: sys.exit(out.stderr[-3000:])
+    return json.loads(next(l for l in out.stdout.splitlines() if l.startswith('RESULT '))[7:])
 
 def main():
-    p = argparse.ArgumentParser(); p.add_argument('--ratings', type=int, default=200_000); p.add_argument('--epochs', type=int, default=2)
+    p = argparse.ArgumentParser()
+    p.add_argument('--rows', type=int, default=25_000_000); p.add_argument('--runs', default='sparse:1,sparse:2,dense:1:60,dense:2:60')
+    p.add_argument('--warm', type=int, default=5)
+    p.add_argument('--worker', action='store_true'); p.add_argument('--path'); p.add_argument('--steps', type=int, default=0)
     a = p.parse_args()
-    csv = Path(tempfile.mkdtemp())/'ratings.csv'
-    synth_ratings(n_users=3000, n_items=2000, n_ratings=a.ratings, seed=0).to_csv(csv, index=False)
-    print(f"{a.ratings:,} generated ratings, {a.epochs} epochs, global batch 64, {os.cpu_count()} cores")
-    print(f"{'processes':>9} {'s/epoch':>8} {'wall s':>7} {'valid MSE':>9}")
-    res = {n: run(csv, n, a.epochs) for n in (1, 2)}
-    for n, (e, w, m) in res.items(): print(f"{n:>9} {e:>8.1f} {w:>7.1f} {m:>9.4f}")
-    print(f"2 processes vs 1: {res[1][0]/res[2][0]:.2f}x the speed per epoch")
+    if a.worker: return worker(a)
+    print(f"{a.rows:,} generated ratings (ml-25m shape), global batch 8192, {os.cpu_count()} cores, gloo, 1 thread per process")
+    print(f"{'path':>6} {'procs':>5} {'s/epoch':>8} {'ms/step':>8} {'fwd+bwd':>8} {'exchange':>8} {'opt':>6} {'MB sent/step/proc':>17} {'loopback MB':>11} {'RSS GB':>6} {'valid':>7}")
+    res = []
+    for r in a.runs.split(','):
+        path,n,*steps = r.split(':')
+        o = run(a.rows, path, int(n), int(steps[0]) if steps else 0, a.warm)
+        res.append(o)
+        e = f"{o['epoch_s']:.1f}" if o['epoch_s'] else f"~{o['epoch_est_s']:.0f}*"
+        f,x,s = (1000*v for v in o['parts'])
+        v = f"{o['valid_mse']:.4f}" if o['valid_mse'] else '-'
+        print(f"{path:>6} {n:>5} {e:>8} {1000*o['s_per_step']:>8.1f} {f:>8.1f} {x:>8.1f} {s:>6.1f} {o['sent_per_step']/1e6:>17.3f} {o['lo_per_step_per_proc']/1e6:>11.3f} {o['rss_gb']:>6.2f} {v:>7}", flush=True)
+    print("* extrapolated from the timed training steps (no validation); dense tables:", f"{res[0]['dense_table_bytes']/1e6:.1f} MB")
+    print(json.dumps(res))
 
 if __name__ == '__main__': main()
