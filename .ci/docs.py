@@ -310,6 +310,7 @@ def main():
     t0 = time.time()
     step("nbdev's processing (refresh_quarto_yml, _build_modidx, nbdev_sidebar, proc_nbs) -> _proc/")
     cache, nbs, order = nbdev_proc()
+    os.chdir(root)   # nbdev runs the notebooks' import cells in this process while processing them
     step(f'{len(order)} notebooks -> pages in _sphinx/src/')
     docnames = write_pages(cache, nbs, order, build/'src')
     out = build/'check'/'html' if check else build/'html'
