@@ -19,9 +19,9 @@ from .evaluate import *
 import time
 
 # %% ../nbs/10_tune.ipynb #2ea66029
-default_space = dict(n_factors=('int', 16, 256, True), epochs=('int', 3, 20, False), bs=('cat', [128, 256, 512, 1024]),
-                     lr=('float', 1e-3, 3e-2, True), wd=('float', 1e-2, 2., True),
-                     lr_bias=('float', 1e-3, 5e-2, True), wd_bias=('float', 1e-4, 1., True))
+default_space = dict(n_factors=('int', 32, 256, True), epochs=('int', 3, 12, False), bs=('cat', [256, 512, 1024]),
+                     lr=('float', 1e-3, 1e-2, True), wd=('float', 0.05, 2., True),
+                     lr_bias=('float', 3e-3, 3e-2, True), wd_bias=('float', 1e-5, 0.1, True))
 
 def _suggest(trial, space):
     "A recipe drawn by the Optuna `trial` from `space` ({name: ('int'|'float', low, high, log) or ('cat', choices)})"
