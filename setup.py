@@ -2,7 +2,7 @@
 import re
 from configparser import ConfigParser
 from pathlib import Path
-from setuptools import setup, find_packages
+from setuptools import setup, find_namespace_packages
 
 here = Path(__file__).parent
 cfg = ConfigParser(delimiters=['='])
@@ -10,7 +10,7 @@ cfg.read(here/'settings.ini', encoding='utf-8')
 cfg = cfg['DEFAULT']
 version = re.search(r'^__version__\s*=\s*[\'"]([^\'"]+)[\'"]', (here/cfg['lib_path']/'__init__.py').read_text(), re.M)[1]
 
-licenses = dict(apache2=('Apache Software License 2.0', 'OSI Approved :: Apache Software License'))
+licenses = dict(apache2='Apache-2.0')   # SPDX expressions (license classifiers are deprecated)
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
 lic = licenses[cfg['license']]
 # every `<name>_requirements` key of settings.ini is an extra; `dev` installs them all
@@ -21,13 +21,13 @@ setup(
     name=cfg['lib_name'], version=version, description=cfg['description'],
     long_description=readme.read_text(encoding='utf-8') if readme.exists() else cfg['description'],
     long_description_content_type='text/markdown',
-    author=cfg['author'], author_email=cfg['author_email'], license=lic[0],
+    author=cfg['author'], author_email=cfg['author_email'], license=lic,
     keywords=cfg['keywords'].split(), url=f"https://github.com/{cfg['user']}/{cfg['repo']}",
     classifiers=[f"Development Status :: {statuses[int(cfg['status'])]}", f"Intended Audience :: {cfg['audience']}",
-                 f"License :: {lic[1]}", f"Natural Language :: {cfg['language']}",
+                 f"Natural Language :: {cfg['language']}",
                  f"Programming Language :: Python :: 3 :: Only"],
     python_requires=f">={cfg['min_python']}",
-    packages=find_packages(include=[cfg['lib_path'], f"{cfg['lib_path']}.*"]),
+    packages=find_namespace_packages(include=[cfg['lib_path'], f"{cfg['lib_path']}.*"], exclude=['*__pycache__*']),   # namespace: the sample's folder is package data
     include_package_data=True,
     package_data={cfg['lib_path']: ['data/sample/*']},
     install_requires=cfg['requirements'].split(),
