@@ -189,7 +189,7 @@ def check_links(site):
 
 # 5. what a reader must not see: the build machine's paths, warning text, tracebacks
 _debris = [(re.compile(re.escape(str(root))), 'the checkout path'), (re.compile(r'(?<![\w.])/tmp/'), 'a temporary path'),
-           (re.compile(r'\.venv\b|site-packages'), 'the virtualenv'), (re.compile(re.escape(str(Path.home()))+'/'), 'the home folder'),
+           (re.compile(r'\.venv/|site-packages'), 'the virtualenv'), (re.compile(re.escape(str(Path.home()))+'/'), 'the home folder'),
            (re.compile(r'\b\w*(Warning|Error)\b(?=:)'), 'warning or error text'), (re.compile(r'warnings\.warn\('), 'warning text'),
            (re.compile(r'Traceback \(most recent call last\)'), 'a traceback')]
 
