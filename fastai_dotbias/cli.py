@@ -52,8 +52,9 @@ def _notes():
     seen = set()
     def show(message, category, filename, lineno, file=None, line=None):
         msg = ' '.join(str(message).split())
-        if 'fastai_dotbias' not in str(filename) or msg in seen: return
-        seen.add(msg)
+        key = re.sub(r'\d+|e\.g\. \(.*?\)', '', msg)   # the same note about another part of the data is the same note
+        if 'fastai_dotbias' not in str(filename) or key in seen: return
+        seen.add(key)
         print(f"{prog}: note: {msg}", file=sys.stderr, flush=True)
     warnings.showwarning = show
     warnings.simplefilter('always')
