@@ -63,6 +63,7 @@ def _ml100k_path(path=None):
     if not path.is_dir(): _fail(f"{path} is not a folder. Pass the extracted MovieLens 100k folder (with u.data and u.item).")
     return path
 
+# %% ../nbs/01_data.ipynb #1d5a768b
 def _u_ratings(fn): return _read_table(fn, '\t', _u_cols, _u_cols)
 
 def movielens_100k(path=None):
@@ -124,6 +125,14 @@ def _sniff_sep(fn, line):
 # %% ../nbs/01_data.ipynb #97ca96ea
 _sep_names = {',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe'}
 
+def _decimal_commas(df):
+    "Text columns whose every value is a number written with a decimal comma (`3,5`, as semicolon-separated files from European spreadsheets write them), as numbers"
+    for c in df.columns:
+        if pd.api.types.is_numeric_dtype(df[c]): continue
+        s = df[c].astype(str)
+        if len(s) and s.str.fullmatch(r'-?\d+(,\d+)?').all() and s.str.contains(',').any(): df[c] = pd.to_numeric(s.str.replace(',', '.'))
+    return df
+
 def read_ratings_csv(fn):
     "A ratings CSV `fn` as a DataFrame, finding its encoding and separator, with errors that say what is wrong with the file"
     enc,lines = _sniff(fn)
@@ -131,6 +140,7 @@ def read_ratings_csv(fn):
     try: df = pd.read_csv(fn, sep=sep, encoding=enc)
     except pd.errors.ParserError as e: _fail(f"{fn} is not a regular {_sep_names[sep]}-separated table: {str(e).strip()}. Check that line's quotes and number of fields.")
     except UnicodeDecodeError as e: df = pd.read_csv(fn, sep=sep, encoding='latin-1')
+    if sep!=',': df = _decimal_commas(df)
     df.attrs['csv'] = ', '.join(o for o in (_sep_names[sep]+'-separated' if sep!=',' else '', enc.upper().replace('-SIG','') if enc not in ('utf-8',) else '') if o)
     return df
 
@@ -221,19 +231,6 @@ def sample_ratings():
 _sample_args = dict(n_users=600, n_items=800, n_ratings=30_000, seed=42)
 
 # %% ../nbs/01_data.ipynb #8eb30490
-_user_cols,_item_cols = ('user','userId','user_id','userid'),('title','movie','movieId','item','itemId','item_id','movie_id')
-_rating_cols = ('rating','ratings','score','stars')
-
-def _find_col(df, given, options, what):
-    "Column `given`, else the first of `options` that `df` has, else a `RatingsError` naming the options"
-    opt = f"{what}_name= (the CLI's --{what}-name)"
-    if given is not None:
-        if given not in df.columns: _fail(f"There is no {what} column {given!r}; the ratings have {list(df.columns)}. Pass one of them as {opt}.")
-        return given
-    found = [c for c in options if c in df.columns]
-    if not found: _fail(f"No {what} column found among {list(df.columns)} (looked for {list(options)}). Pass its name as {opt}.")
-    return found[0]
-
 def _short(p):
     "Path `p` as text, the home folder written `~`"
     p,home = str(p),str(Path.home())
@@ -256,6 +253,21 @@ def _source(source):
     if (p/'ratings.dat').exists(): return movielens_dat(p),f'MovieLens 1M layout (ratings.dat + movies.dat) in {_short(p)}'
     _fail(f"{p} has no MovieLens ratings file (u.data, ratings.csv or ratings.dat); it has {sorted(o.name for o in p.iterdir())[:10]}. Pass a MovieLens folder or a ratings CSV file.")
 
+# %% ../nbs/01_data.ipynb #202a5096
+_user_cols,_item_cols = ('user','userId','user_id','userid'),('title','movie','movieId','item','itemId','item_id','movie_id')
+_rating_cols = ('rating','ratings','score','stars')
+
+def _find_col(df, given, options, what):
+    "Column `given`, else the first of `options` that `df` has, else a `RatingsError` naming the options"
+    opt = f"{what}_name= (the CLI's --{what}-name)"
+    if given is not None:
+        if given not in df.columns: _fail(f"There is no {what} column {given!r}; the ratings have {list(df.columns)}. Pass one of them as {opt}.")
+        return given
+    found = [c for c in options if c in df.columns]
+    if not found: _fail(f"No {what} column found among {list(df.columns)} (looked for {list(options)}). Pass its name as {opt}.")
+    return found[0]
+
+# %% ../nbs/01_data.ipynb #fc4d056a
 def load_ratings(source='sample', user_name=None, item_name=None, rating_name=None):
     "Ratings from `source`: 'sample', 'ml-100k', a MovieLens folder (any layout), a CSV file or a DataFrame"
     df,desc = _source(source)

@@ -49,33 +49,26 @@ def _unpack(buf, gs, counts, mx):
     return res
 
 # %% ../nbs/07_distributed.ipynb #336de9bf
-def sync_sparse_grads(params, cap=None, group=None):
-    "Average the gradients of `params` over the process group, sending only the rows of sparse ones; the bytes this process sent"
-    dist,world = torch.distributed,torch.distributed.get_world_size(group)
-    ps = [p for p in params if p.grad is not None]
-    sp,dense = [p for p in ps if p.grad.is_sparse],[p for p in ps if not p.grad.is_sparse]
+def _all_reduce_dense(ps, world, group=None):
+    "Average the dense gradients of `ps` over the `world` processes of `group`; the bytes this process sent"
     sent = 0
-    for p in dense:
-        dist.all_reduce(p.grad, group=group); p.grad.div_(world)
+    for p in ps:
+        torch.distributed.all_reduce(p.grad, group=group); p.grad.div_(world)
         sent += p.grad.nbytes
-    if not sp: return sent
-    gs = [_coalesced(p.grad) for p in sp]
-    counts = torch.tensor([g._nnz() for g in gs], device=gs[0].device)
+    return sent
+
+def _room(counts, cap, world, group=None):
+    "Rows of room in the buffer for each sparse gradient (`cap`, else the largest of `counts` over the processes), and the bytes sent to agree on it"
     if cap is None:  # agree on the rows to make room for: one more (small) collective
         all_counts = [torch.empty_like(counts) for _ in range(world)]
-        dist.all_gather(all_counts, counts, group=group)
-        mx = torch.stack(all_counts).max(0).values
-        sent += counts.nbytes
-    else:
-        if (counts>cap).any(): raise ValueError(f"A sparse gradient has {counts.max()} rows, more than `cap`={cap}: pass a larger `cap` (the batch size bounds it) or `cap=None`.")
-        mx = torch.full_like(counts, cap)
-    buf = torch.cat([counts.view(torch.float32), _pack(gs, mx)])
-    out = buf.new_empty(world*len(buf))
-    dist.all_gather_into_tensor(out, buf, group=group)
-    out = out.view(world, -1)
-    k = 2*len(gs)
-    all_counts = out[:,:k].contiguous().view(torch.int64)
-    parts = [_unpack(out[r,k:], gs, all_counts[r], mx) for r in range(world)]
+        torch.distributed.all_gather(all_counts, counts, group=group)
+        return torch.stack(all_counts).max(0).values,counts.nbytes
+    if (counts>cap).any(): raise ValueError(f"A sparse gradient has {counts.max()} rows, more than `cap`={cap}: pass a larger `cap` (the batch size bounds it) or `cap=None`.")
+    return torch.full_like(counts, cap),0
+
+# %% ../nbs/07_distributed.ipynb #1ecd90f5
+def _merge(sp, gs, parts, world):
+    "Set the gradient of each of `sp` to the average over the `world` processes of their rows in `parts`, one coalesced sparse tensor shaped like `gs`"
     prev = None
     for i,(p,g) in enumerate(zip(sp, gs)):
         idx = torch.cat([o[i][0] for o in parts])
@@ -84,7 +77,26 @@ def sync_sparse_grads(params, cap=None, group=None):
         _,u,inv = prev
         v = val.new_zeros((len(u),)+val.shape[1:]).index_add_(0, inv, val).div_(world)
         p.grad = torch.sparse_coo_tensor(u[None], v, g.shape, is_coalesced=True, check_invariants=False)
-    return sent + buf.nbytes
+
+# %% ../nbs/07_distributed.ipynb #9df5bac7
+def sync_sparse_grads(params, cap=None, group=None):
+    "Average the gradients of `params` over the process group, sending only the rows of sparse ones; the bytes this process sent"
+    dist,world = torch.distributed,torch.distributed.get_world_size(group)
+    ps = [p for p in params if p.grad is not None]
+    sp,dense = [p for p in ps if p.grad.is_sparse],[p for p in ps if not p.grad.is_sparse]
+    sent = _all_reduce_dense(dense, world, group)
+    if not sp: return sent
+    gs = [_coalesced(p.grad) for p in sp]
+    counts = torch.tensor([g._nnz() for g in gs], device=gs[0].device)
+    mx,n = _room(counts, cap, world, group)
+    buf = torch.cat([counts.view(torch.float32), _pack(gs, mx)])
+    out = buf.new_empty(world*len(buf))
+    dist.all_gather_into_tensor(out, buf, group=group)
+    out = out.view(world, -1)
+    k = 2*len(gs)
+    all_counts = out[:,:k].contiguous().view(torch.int64)
+    _merge(sp, gs, [_unpack(out[r,k:], gs, all_counts[r], mx) for r in range(world)], world)
+    return sent + n + buf.nbytes
 
 # %% ../nbs/07_distributed.ipynb #54f19df1
 class DotBiasDistributedTrainer(DistributedTrainer):

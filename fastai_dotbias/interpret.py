@@ -75,16 +75,17 @@ class BiasInterpretation:
         self.scale = (float(ratings.min()),float(ratings.max())) if len(ratings) else None
         self.y_range = getattr(model, 'y_range', None)
 
-    @classmethod
-    def from_learner(cls, learn):
-        "Interpret `learn`'s model with its vocabularies and training ratings (or those `keep_ratings` stored on the model)"
-        codes,ratings = _train_codes(learn.dls)
-        valid = _valid_codes(learn.dls)
-        if len(codes)==0:
-            kept = getattr(learn.model, 'kept_ratings', None)
-            if kept is None: return cls(learn.model, learn.dls.classes, item=_item_name(learn.dls, learn.model))
-            codes,ratings,valid = kept['train'].astype(np.int64),kept['ratings'],kept['valid'].astype(np.int64)
-        return cls(learn.model, learn.dls.classes, item=_item_name(learn.dls, learn.model), codes=codes, ratings=ratings, seen=np.concatenate([codes, valid]))
+# %% ../nbs/08_interpret.ipynb #62f91530
+@patch(cls_method=True)
+def from_learner(cls:BiasInterpretation, learn):
+    "Interpret `learn`'s model with its vocabularies and training ratings (or those `keep_ratings` stored on the model)"
+    codes,ratings = _train_codes(learn.dls)
+    valid = _valid_codes(learn.dls)
+    if len(codes)==0:
+        kept = getattr(learn.model, 'kept_ratings', None)
+        if kept is None: return cls(learn.model, learn.dls.classes, item=_item_name(learn.dls, learn.model))
+        codes,ratings,valid = kept['train'].astype(np.int64),kept['ratings'],kept['valid'].astype(np.int64)
+    return cls(learn.model, learn.dls.classes, item=_item_name(learn.dls, learn.model), codes=codes, ratings=ratings, seen=np.concatenate([codes, valid]))
 
 # %% ../nbs/08_interpret.ipynb #572acc90
 @patch

@@ -71,25 +71,29 @@ class DotBiasLearner(Learner):
             self._handlers[event_name] = cbs
         for cb in cbs: cb(event_name)
 
-    def _do_one_batch(self):
-        self.pred = self.model(*self.xb)
-        self('after_pred')
-        if len(self.yb):
-            loss = self.loss_func(self.pred, *self.yb)
-            self.loss_grad = loss.as_subclass(Tensor) if isinstance(loss, TensorBase) else loss
-            self.loss = self.loss_grad.clone()
-        self('after_loss')
-        if not self.training or not len(self.yb): return
-        self._do_grad_opt()
+# %% ../nbs/05_learner.ipynb #8d125772
+@patch
+def _do_one_batch(self:DotBiasLearner):
+    self.pred = self.model(*self.xb)
+    self('after_pred')
+    if len(self.yb):
+        loss = self.loss_func(self.pred, *self.yb)
+        self.loss_grad = loss.as_subclass(Tensor) if isinstance(loss, TensorBase) else loss
+        self.loss = self.loss_grad.clone()
+    self('after_loss')
+    if not self.training or not len(self.yb): return
+    self._do_grad_opt()
 
-    def predict(self, item, rm_type_tfms=None, with_input=False):
-        "Predicted rating for one row `item` (a Series, dict or `(user, item)` pair): `(rating, prediction, raw prediction)`"
-        if not isinstance(self.dls.valid, RatingsDL): return super().predict(item, rm_type_tfms=rm_type_tfms, with_input=with_input)
-        dl = self.dls.test_dl([item])
-        inp,preds,_ = self.get_preds(dl=dl, with_input=True, reorder=False)
-        pred = preds.reshape(-1)[0]
-        res = pred.item(),pred,pred
-        return (dl.dataset.decode(inp.reshape(-1,2)).iloc[0],) + res if with_input else res
+# %% ../nbs/05_learner.ipynb #d7e5c063
+@patch
+def predict(self:DotBiasLearner, item, rm_type_tfms=None, with_input=False):
+    "Predicted rating for one row `item` (a Series, dict or `(user, item)` pair): `(rating, prediction, raw prediction)`"
+    if not isinstance(self.dls.valid, RatingsDL): return Learner.predict(self, item, rm_type_tfms=rm_type_tfms, with_input=with_input)
+    dl = self.dls.test_dl([item])
+    inp,preds,_ = self.get_preds(dl=dl, with_input=True, reorder=False)
+    pred = preds.reshape(-1)[0]
+    res = pred.item(),pred,pred
+    return (dl.dataset.decode(inp.reshape(-1,2)).iloc[0],) + res if with_input else res
 
 # %% ../nbs/05_learner.ipynb #4334463b
 class TrainingError(ValueError):
@@ -147,6 +151,7 @@ def keep_ratings(learn):
     learn.model.kept_ratings = dict(train=codes.astype(np.int32), ratings=ratings.astype(np.float32), valid=_valid_codes(learn.dls).astype(np.int32))
     return learn
 
+# %% ../nbs/05_learner.ipynb #0b03d27b
 def atomic_write(fname, write):
     "Call `write(tmp)` on a temporary path beside `fname`, then rename it to `fname`; on failure `fname` is left as it was"
     fname = Path(fname)
@@ -157,6 +162,7 @@ def atomic_write(fname, write):
     finally: tmp.unlink(missing_ok=True)
     return fname
 
+# %% ../nbs/05_learner.ipynb #a89d0bc9
 @patch
 def export(self:DotBiasLearner, fname='export.pkl', pickle_module=pickle, pickle_protocol=2):
     "fastai's `Learner.export`, keeping the training ratings on the model (`keep_ratings`) and writing atomically"
@@ -180,6 +186,7 @@ def _check_y_range(y_range, ratings):
              f"so those ratings can never be predicted. Leave y_range unset to derive it from the ratings ({get_y_range(ratings)}), or widen it.")
     return y_range
 
+# %% ../nbs/05_learner.ipynb #3f647ffe
 @delegates(Learner.__init__)
 def dotbias_learner(dls, n_factors=50, y_range=None, loss_func=None, opt_func=None, sparse=False, **kwargs):
     "Create a `Learner` for `DotProductBias` on collab `dls` (`DotBiasDataLoaders` or fastai's `CollabDataLoaders`); `y_range` defaults to the book's rule on the training ratings; `sparse=True` trains only the rows each batch touches"

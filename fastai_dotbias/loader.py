@@ -70,22 +70,6 @@ class RatingsDataset:
         return res
 
 # %% ../nbs/02_loader.ipynb #b744467d
-def _dist_device():
-    "Where the process group's tensors must live: the GPU for nccl, the CPU otherwise (gloo)"
-    return 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
-
-def _broadcast_int(v, src=0):
-    "`v` as held by rank `src` of the process group"
-    t = torch.tensor([v], dtype=torch.int64, device=_dist_device())
-    torch.distributed.broadcast(t, src)
-    return int(t.item())
-
-def _shard(idxs, rank, world_size):
-    "Rank `rank`'s contiguous share of `idxs`, padded with its first items so every rank gets the same number"
-    n_per = math.ceil(len(idxs)/world_size)
-    idxs = torch.cat([idxs, idxs[:n_per*world_size-len(idxs)]])
-    return idxs[rank*n_per:(rank+1)*n_per]
-
 class RatingsDL(DataLoader):
     "A `DataLoader` over a `RatingsDataset` whose batches are slices of pre-encoded tensors, shuffled without replacement"
     n_inp = 1
@@ -108,35 +92,58 @@ class RatingsDL(DataLoader):
         idxs = torch.randperm(self.n, generator=torch.Generator().manual_seed(_broadcast_int(seed)))
         return _shard(idxs, self.rank, self.world_size)
 
-    def _dataset(self):
-        "The dataset, on `self.device`"
-        dev = ifnone(self.device, torch.device('cpu'))
-        if self.dataset.x.device != dev: self.dataset = self.dataset.to(dev)
-        return self.dataset
+# %% ../nbs/02_loader.ipynb #9bcc5846
+@patch
+def _dataset(self:RatingsDL):
+    "The dataset, on `self.device`"
+    dev = ifnone(self.device, torch.device('cpu'))
+    if self.dataset.x.device != dev: self.dataset = self.dataset.to(dev)
+    return self.dataset
 
-    def __iter__(self):
-        self.randomize()
-        self.before_iter()
-        ds,idxs,bs = self._dataset(),self.get_idxs(),self.bs
-        xs,y = ds.x,ds.y
-        idxs = tensor(idxs).to(xs.device)
-        for i in range(len(self)):
-            sl = idxs[i*bs:(i+1)*bs]
-            yield self.after_batch((xs[sl],) if y is None else (xs[sl],y[sl]))
-        self.after_iter()
+@patch
+def __iter__(self:RatingsDL):
+    self.randomize()
+    self.before_iter()
+    ds,idxs,bs = self._dataset(),self.get_idxs(),self.bs
+    xs,y = ds.x,ds.y
+    idxs = tensor(idxs).to(xs.device)
+    for i in range(len(self)):
+        sl = idxs[i*bs:(i+1)*bs]
+        yield self.after_batch((xs[sl],) if y is None else (xs[sl],y[sl]))
+    self.after_iter()
 
-    def decode_batch(self, b, max_n=9, full=True):
-        "Decoded rows of batch `b` as `(ids, rating)` pairs, as fastai's `Learner.predict` expects"
-        df = self.dataset.decode(b[0][:max_n])
-        ys = to_np(b[1]).reshape(-1)[:max_n] if len(b)>1 else [None]*len(df)
-        return [(row, y) for (_,row),y in zip(df.iterrows(), ys)]
+# %% ../nbs/02_loader.ipynb #d02680a1
+@patch
+def decode_batch(self:RatingsDL, b, max_n=9, full=True):
+    "Decoded rows of batch `b` as `(ids, rating)` pairs, as fastai's `Learner.predict` expects"
+    df = self.dataset.decode(b[0][:max_n])
+    ys = to_np(b[1]).reshape(-1)[:max_n] if len(b)>1 else [None]*len(df)
+    return [(row, y) for (_,row),y in zip(df.iterrows(), ys)]
 
-    def show_batch(self, b=None, max_n=10, ctxs=None, show=True, **kwargs):
-        "Show `max_n` rows of batch `b` (one batch when `None`) as a table of ids, titles and ratings"
-        b = ifnone(b, self.one_batch())
-        df = self.dataset.decode(b[0][:max_n], b[1][:max_n] if len(b)>1 else None)
-        if not show: return df
-        display_df(df)
+@patch
+def show_batch(self:RatingsDL, b=None, max_n=10, ctxs=None, show=True, **kwargs):
+    "Show `max_n` rows of batch `b` (one batch when `None`) as a table of ids, titles and ratings"
+    b = ifnone(b, self.one_batch())
+    df = self.dataset.decode(b[0][:max_n], b[1][:max_n] if len(b)>1 else None)
+    if not show: return df
+    display_df(df)
+
+# %% ../nbs/02_loader.ipynb #173b4104
+def _dist_device():
+    "Where the process group's tensors must live: the GPU for nccl, the CPU otherwise (gloo)"
+    return 'cuda' if torch.distributed.get_backend()=='nccl' else 'cpu'
+
+def _broadcast_int(v, src=0):
+    "`v` as held by rank `src` of the process group"
+    t = torch.tensor([v], dtype=torch.int64, device=_dist_device())
+    torch.distributed.broadcast(t, src)
+    return int(t.item())
+
+def _shard(idxs, rank, world_size):
+    "Rank `rank`'s contiguous share of `idxs`, padded with its first items so every rank gets the same number"
+    n_per = math.ceil(len(idxs)/world_size)
+    idxs = torch.cat([idxs, idxs[:n_per*world_size-len(idxs)]])
+    return idxs[rank*n_per:(rank+1)*n_per]
 
 # %% ../nbs/02_loader.ipynb #5ba27e02
 def _split(n, valid_pct=0.2, seed=None):
@@ -199,34 +206,38 @@ class DotBiasDataLoaders(DataLoaders):
         return cls(RatingsDL(dss[0], bs=bs, shuffle=shuffle, drop_last=shuffle, device=device, seed=seed),
                    RatingsDL(dss[1], bs=ifnone(val_bs, bs), device=device), path=path, device=device)
 
-    @classmethod
-    def from_dfs(cls, train, valid, **kwargs):
-        "Create `DataLoaders` from a `train` and a `valid` ratings frame, with one vocabulary over both"
-        for o in (train,valid):
-            if not isinstance(o, pd.DataFrame): check_ratings(o)   # names the type it got
-        miss = [c for c in train.columns if c not in valid.columns]
-        if miss: _fail(f"The valid frame lacks the train frame's column(s) {miss}. Give both frames the same columns.")
-        df = pd.concat([train, valid[train.columns]], ignore_index=True)
-        return cls.from_df(df, splitter=lambda o: (np.arange(len(train)), np.arange(len(train), len(df))), **kwargs)
+# %% ../nbs/02_loader.ipynb #ce49d572
+@patch(cls_method=True)
+def from_dfs(cls:DotBiasDataLoaders, train, valid, **kwargs):
+    "Create `DataLoaders` from a `train` and a `valid` ratings frame, with one vocabulary over both"
+    for o in (train,valid):
+        if not isinstance(o, pd.DataFrame): check_ratings(o)   # names the type it got
+    miss = [c for c in train.columns if c not in valid.columns]
+    if miss: _fail(f"The valid frame lacks the train frame's column(s) {miss}. Give both frames the same columns.")
+    df = pd.concat([train, valid[train.columns]], ignore_index=True)
+    return cls.from_df(df, splitter=lambda o: (np.arange(len(train)), np.arange(len(train), len(df))), **kwargs)
 
-    @classmethod
-    def from_csv(cls, csv, **kwargs):
-        "Create `DataLoaders` for collaborative filtering from a CSV file"
-        return cls.from_df(read_ratings_csv(csv), **kwargs)
-
-    def untrained(self):
-        "The ids of each vocabulary that have no training rating (they are only in validation): their rows of the model stay untrained"
-        res = {}
-        for k,c in enumerate(self.train_ds.cat_names):
-            seen = np.bincount(to_np(self.train_ds.x[:,k]), minlength=len(self.classes[c])) > 0
-            res[c] = [v for i,v in enumerate(self.classes[c]) if i and not seen[i]]
-        return res
-
-    def test_dl(self, test_items, rm_type_tfms=None, with_labels=False, unknown='error', **kwargs):
-        "A loader over new rows `test_items` (a DataFrame, or rows/dicts) in the training vocabularies; `unknown='na'` maps unseen ids to `#na#`"
-        df = test_items if isinstance(test_items, pd.DataFrame) else pd.DataFrame([dict(o) if isinstance(o, (dict,pd.Series)) else dict(zip(self.train_ds.cat_names, o)) for o in test_items])
-        ds = self.train_ds
-        return self.valid.new(RatingsDataset.from_df(df, ds.classes, ds.cat_names, ds.y_name, unknown=unknown), **kwargs)
+@patch(cls_method=True)
+def from_csv(cls:DotBiasDataLoaders, csv, **kwargs):
+    "Create `DataLoaders` for collaborative filtering from a CSV file"
+    return cls.from_df(read_ratings_csv(csv), **kwargs)
 
 DotBiasDataLoaders.from_csv = delegates(to=DotBiasDataLoaders.from_df)(DotBiasDataLoaders.from_csv)
 DotBiasDataLoaders.from_dfs = delegates(to=DotBiasDataLoaders.from_df, but=['valid_pct','splitter'])(DotBiasDataLoaders.from_dfs)
+
+# %% ../nbs/02_loader.ipynb #efe8ee80
+@patch
+def untrained(self:DotBiasDataLoaders):
+    "The ids of each vocabulary that have no training rating (they are only in validation): their rows of the model stay untrained"
+    res = {}
+    for k,c in enumerate(self.train_ds.cat_names):
+        seen = np.bincount(to_np(self.train_ds.x[:,k]), minlength=len(self.classes[c])) > 0
+        res[c] = [v for i,v in enumerate(self.classes[c]) if i and not seen[i]]
+    return res
+
+@patch
+def test_dl(self:DotBiasDataLoaders, test_items, rm_type_tfms=None, with_labels=False, unknown='error', **kwargs):
+    "A loader over new rows `test_items` (a DataFrame, or rows/dicts) in the training vocabularies; `unknown='na'` maps unseen ids to `#na#`"
+    df = test_items if isinstance(test_items, pd.DataFrame) else pd.DataFrame([dict(o) if isinstance(o, (dict,pd.Series)) else dict(zip(self.train_ds.cat_names, o)) for o in test_items])
+    ds = self.train_ds
+    return self.valid.new(RatingsDataset.from_df(df, ds.classes, ds.cat_names, ds.y_name, unknown=unknown), **kwargs)

@@ -86,35 +86,39 @@ class LazyAdam(Optimizer):
                 ps = [p for p in pg if p.grad is not None and self.state[p].get('do_wd', True)==do_wd]
                 if ps: self._step(ps, h, h['wd'] if do_wd else 0.)
 
-    def _step(self, ps, h, wd):
-        "One Adam step for `ps`: on the rows of each sparse gradient, on all of `p` for a dense one"
-        sts = [self.state[p] for p in ps]
-        for p,st in zip(ps,sts):
-            if 'grad_avg' not in st: st.update(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=torch.zeros((), device=p.device))
-        steps = [st['step'] for st in sts]
-        torch._foreach_add_(steps, 1)
-        rows,args = [],[[],[],[],[]]
-        for p,st in zip(ps,sts):
-            g,r = p.grad,None
-            if g.is_sparse:
-                g = _coalesced(g)
-                r,g = g._indices()[0],g._values()
-            rows.append(r)
-            for a,t in zip(args, (p.data,g,st['grad_avg'],st['sqr_avg'])): a.append(t if r is None or t is g else t.index_select(0, r))
-        if _fused_ok(ps):
-            adam = torch._fused_adamw_ if self.decouple_wd else torch._fused_adam_
-            adam(*args, [], steps, lr=h['lr'], beta1=h['mom'], beta2=h['sqr_mom'], weight_decay=wd, eps=h['eps'], amsgrad=False, maximize=False)
-        else:
-            for *a,s in zip(*args, steps): _adam_(*a, s, h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, self.decouple_wd)
-        for p,st,r,pr,mr,vr in zip(ps, sts, rows, args[0], args[2], args[3]):
-            if r is None: continue
-            for t,o in zip((p.data,st['grad_avg'],st['sqr_avg']), (pr,mr,vr)): t.index_copy_(0, r, o)
+# %% ../nbs/04_sparse.ipynb #7855dfa3
+@patch
+def _step(self:LazyAdam, ps, h, wd):
+    "One Adam step for `ps`: on the rows of each sparse gradient, on all of `p` for a dense one"
+    sts = [self.state[p] for p in ps]
+    for p,st in zip(ps,sts):
+        if 'grad_avg' not in st: st.update(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=torch.zeros((), device=p.device))
+    steps = [st['step'] for st in sts]
+    torch._foreach_add_(steps, 1)
+    rows,args = [],[[],[],[],[]]
+    for p,st in zip(ps,sts):
+        g,r = p.grad,None
+        if g.is_sparse:
+            g = _coalesced(g)
+            r,g = g._indices()[0],g._values()
+        rows.append(r)
+        for a,t in zip(args, (p.data,g,st['grad_avg'],st['sqr_avg'])): a.append(t if r is None or t is g else t.index_select(0, r))
+    if _fused_ok(ps):
+        adam = torch._fused_adamw_ if self.decouple_wd else torch._fused_adam_
+        adam(*args, [], steps, lr=h['lr'], beta1=h['mom'], beta2=h['sqr_mom'], weight_decay=wd, eps=h['eps'], amsgrad=False, maximize=False)
+    else:
+        for *a,s in zip(*args, steps): _adam_(*a, s, h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, self.decouple_wd)
+    for p,st,r,pr,mr,vr in zip(ps, sts, rows, args[0], args[2], args[3]):
+        if r is None: continue
+        for t,o in zip((p.data,st['grad_avg'],st['sqr_avg']), (pr,mr,vr)): t.index_copy_(0, r, o)
 
-    def zero_grad(self):
-        "Drop sparse gradients (the next backward makes new ones); zero dense ones, as fastai does"
-        for p,*_ in self.all_params(with_grad=True):
-            if p.grad.is_sparse: p.grad = None
-            else: p.grad.detach_(); p.grad.zero_()
+# %% ../nbs/04_sparse.ipynb #3a15b62d
+@patch
+def zero_grad(self:LazyAdam):
+    "Drop sparse gradients (the next backward makes new ones); zero dense ones, as fastai does"
+    for p,*_ in self.all_params(with_grad=True):
+        if p.grad.is_sparse: p.grad = None
+        else: p.grad.detach_(); p.grad.zero_()
 
 # %% ../nbs/04_sparse.ipynb #25ffd329
 _torch_sparse_opts = (torch.optim.SparseAdam, torch.optim.SGD, torch.optim.Adagrad)

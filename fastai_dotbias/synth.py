@@ -32,12 +32,9 @@ def _draw_pairs(n, p_user, p_item, rng):
     keys = keys[:n]
     return keys//n_items, keys%n_items
 
-# %% ../nbs/00_synth.ipynb #fa16b7d9
-_planted = {'loved': 'Beloved Classic', 'hated': 'Notorious Flop', 'twins': 'Twin Saga'}
-
-def synth_ratings(n_users=300, n_items=400, n_ratings=20_000, n_factors=4, n_loved=3, n_hated=3, n_twins=3, noise=0.4, seed=42):
-    "MovieLens-shaped ratings (user, movie, rating, timestamp, title) from a known dot-product-with-bias model, with planted items"
-    rng = np.random.default_rng(seed)
+# %% ../nbs/00_synth.ipynb #0338a376
+def _true_model(n_users, n_items, n_factors, n_loved, n_hated, n_twins, rng):
+    "User factors, item factors, user biases and item biases, with the planted items first"
     n_planted = n_loved+n_hated+n_twins
     u = rng.normal(0, 1, (n_users, n_factors)) / np.sqrt(n_factors)
     v = rng.normal(0, 1, (n_items, n_factors)) / np.sqrt(n_factors)
@@ -47,19 +44,41 @@ def synth_ratings(n_users=300, n_items=400, n_ratings=20_000, n_factors=4, n_lov
     twin = rng.normal(0, 1, n_factors); twin *= 2/np.linalg.norm(twin)
     v[n_loved+n_hated:n_planted] = twin + rng.normal(0, 0.02, (n_twins, n_factors))
     bi[n_loved+n_hated:n_planted] = 0.
-    # popularity: planted items are among the most rated, the rest follow a Zipf-like law
+    return u,v,bu,bi
+
+# %% ../nbs/00_synth.ipynb #456ed947
+def _popularity(n_users, n_items, n_planted, rng):
+    "Probabilities that a rating comes from each user and is about each item"
     rank = np.concatenate([np.arange(n_planted)*4+1, rng.permutation(np.arange(n_planted, n_items)*1.)])
     p_item = 1/(rank+10); p_item /= p_item.sum()
     p_user = rng.pareto(2, n_users)+1; p_user /= p_user.sum()
-    us,its = _draw_pairs(n_ratings, p_user, p_item, rng)
-    r = 3.5 + bu[us] + bi[its] + (u[us]*v[its]).sum(1)*1.5 + rng.normal(0, noise, n_ratings)
+    return p_user,p_item
+
+# %% ../nbs/00_synth.ipynb #bd2fa2d5
+_planted = {'loved': 'Beloved Classic', 'hated': 'Notorious Flop', 'twins': 'Twin Saga'}
+
+def _planted_titles(n_items, n_loved, n_hated, n_twins, rng):
+    "Titles of all items, the planted ones (first) named after their kind"
+    n_planted = n_loved+n_hated+n_twins
     titles = np.array(_titles(n_items, rng), dtype=object)
     for k,(name,sl) in enumerate(zip(_planted.values(), [slice(0,n_loved), slice(n_loved,n_loved+n_hated), slice(n_loved+n_hated,n_planted)])):
         titles[sl] = [f'{name} {"ABCDEFGHIJ"[j]} ({1950+10*k+j})' for j in range(sl.stop-sl.start)]
+    return titles
+
+# %% ../nbs/00_synth.ipynb #fa16b7d9
+def synth_ratings(n_users=300, n_items=400, n_ratings=20_000, n_factors=4, n_loved=3, n_hated=3, n_twins=3, noise=0.4, seed=42):
+    "MovieLens-shaped ratings (user, movie, rating, timestamp, title) from a known dot-product-with-bias model, with planted items"
+    rng = np.random.default_rng(seed)
+    u,v,bu,bi = _true_model(n_users, n_items, n_factors, n_loved, n_hated, n_twins, rng)
+    p_user,p_item = _popularity(n_users, n_items, n_loved+n_hated+n_twins, rng)
+    us,its = _draw_pairs(n_ratings, p_user, p_item, rng)
+    r = 3.5 + bu[us] + bi[its] + (u[us]*v[its]).sum(1)*1.5 + rng.normal(0, noise, n_ratings)
+    titles = _planted_titles(n_items, n_loved, n_hated, n_twins, rng)
     df = pd.DataFrame({'user': us+1, 'movie': its+1, 'rating': np.clip(np.rint(r), 1, 5).astype(np.int64),
                        'timestamp': 874724710 + np.sort(rng.integers(0, 20_000_000, n_ratings)), 'title': titles[its]})
     return df
 
+# %% ../nbs/00_synth.ipynb #6bae8bb1
 def planted(ratings, title_name='title'):
     "The planted titles of `synth_ratings` data, by kind: 'loved', 'hated', 'twins'"
     titles = pd.Series(ratings[title_name].unique())
