@@ -51,8 +51,11 @@ def nbdev_proc():
 _re_dir = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _re_link = re.compile(r'\]\(([^)\s]+)\)(\{[^}\n]*\})?')
 
+_re_private = re.compile(r'\[(`_\w[^`]*`)\]\([^)\s]*#_[^)\s]*\)(\{[^}\n]*\})?')
+
 def fix_links(md, page):
-    "nbdev's site-absolute links made relative to `page`, source links to the repository, Pandoc link attributes dropped"
+    "nbdev's site-absolute links made relative to `page`, source links to the repository, Pandoc link attributes dropped; private names (no `show_doc`, so no anchor) left as code"
+    md = _re_private.sub(r'\1', md)
     def sub(m):
         url, attrs = m.group(1), m.group(2) or ''
         if re.match(r'/blob/', url): url = git_url + url
@@ -292,7 +295,7 @@ def check_browser(site, shots, docnames):
             if not src or not src['href'].startswith(f'{git_url}/blob/'): fails.append(f'{page}: {name}: no source link')
         xtra = ''
         if doc=='index':   # the README's page: its links to the API and the saved output of its example
-            text = dom.find('article').get_text(' ')
+            text = ' '.join(dom.find('article').get_text(' ').split())
             want = ('DotProductBias', 'dotbias_learner', 'ShowBiasesCallback', 'train_loss', 'Twin Saga B (1971)', 'Contributing', 'jupyter lab')
             if miss := [w for w in want if w not in text]: fails.append(f'{page}: does not show {miss}')
             xtra = f", names and output {', '.join(want[:4])}"

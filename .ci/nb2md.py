@@ -30,10 +30,20 @@ nb = json.loads((root/'nbs'/'index.ipynb').read_text())
 
 def src(c): return ''.join(c['source'])
 
+def html_table(h):
+    "fastprogress's epoch table (HTML) as aligned text, as the console shows it"
+    rows = [r for r in (re.findall(r'<t[hd][^>]*>(.*?)</t[hd]>', tr, re.S) for tr in re.findall(r'<tr[^>]*>(.*?)</tr>', h, re.S)) if r]
+    w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return '\n'.join('  '.join(x.rjust(n) for x,n in zip(r,w)) for r in rows)
+
 def out_text(c):
     res = []
     for o in c.get('outputs', []):
+        d = o.get('data', {})
+        html,plain = ''.join(d.get('text/html', '')),''.join(d.get('text/plain', ''))
         if o['output_type']=='stream' and o.get('name')=='stdout': res.append(''.join(o['text']))
+        elif '<table class="fastprogress"' in html: res.append(html_table(html))
+        elif plain.startswith('<IPython.core.display.HTML object>'): continue   # fastprogress's stylesheet
         elif 'data' in o and 'text/markdown' in o['data']: res.append(('md', ''.join(o['data']['text/markdown'])))
         elif 'data' in o and 'text/plain' in o['data']: res.append(''.join(o['data']['text/plain']))
     return res

@@ -167,6 +167,14 @@ def movielens_dat(path):
     return _add_titles(_read_table(path/'ratings.dat', '::', _u_cols, ['user','movie','timestamp'], float_cols=['rating']),
                        _read_table(path/'movies.dat', '::', ['movie','title'], ['movie']), path/'movies.dat')
 
+# %% ../nbs/01_data.ipynb #a5256c90
+def _short(p):
+    "Path `p` as text: the package's own files from `fastai_dotbias/`, the home folder written `~`"
+    p,home,pkg = str(p),str(Path.home()),str(Path(importlib.resources.files('fastai_dotbias')))
+    for root,name in ((pkg,'fastai_dotbias'),(home,'~')):
+        if p==root or p.startswith(root+os.sep): return name+p[len(root):]
+    return p
+
 # %% ../nbs/01_data.ipynb #b86dabfe
 ml100k_splits = ('u1','u2','u3','u4','u5','ua','ub')
 
@@ -175,7 +183,7 @@ def movielens_100k_split(name='u1', path=None):
     if name not in ml100k_splits: _fail(f"{name!r} is not one of MovieLens 100k's splits: {', '.join(ml100k_splits)}.")
     path = _ml100k_path(path)
     miss = [f'{name}.{e}' for e in ('base','test') if not (path/f'{name}.{e}').exists()]
-    if miss: _fail(f"{path} has no {' or '.join(miss)}: MovieLens 100k's own splits come with the full ml-100k archive, and these ratings do not have them. Use a random, temporal or k-fold split instead.")
+    if miss: _fail(f"{_short(path)} has no {' or '.join(miss)}: MovieLens 100k's own splits come with the full ml-100k archive, and these ratings do not have them. Use a random, temporal or k-fold split instead.")
     movies = _read_table(path/'u.item', '|', ['movie','title'], ['movie'])
     return tuple(_add_titles(_u_ratings(path/f'{name}.{e}'), movies, path/'u.item') for e in ('base','test'))
 
@@ -231,11 +239,6 @@ def sample_ratings():
 _sample_args = dict(n_users=600, n_items=800, n_ratings=30_000, seed=42)
 
 # %% ../nbs/01_data.ipynb #8eb30490
-def _short(p):
-    "Path `p` as text, the home folder written `~`"
-    p,home = str(p),str(Path.home())
-    return '~'+p[len(home):] if p==home or p.startswith(home+os.sep) else p
-
 def _source(source):
     "The frame and a description of `source`"
     if isinstance(source, pd.DataFrame): return source,'a DataFrame'
