@@ -476,6 +476,9 @@ def main(argv=None):
             {'train': _train, 'evaluate': _evaluate, 'recommend': _recommend, 'similar': _similar}[args.cmd](args)
         except KeyboardInterrupt: _die("interrupted.", 130)
         except _UsageError as e: _die(str(e))
+        except BrokenPipeError:   # the output went to a reader that stopped reading (`| head`): end quietly, as shell tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except (RatingsError, TrainingError, KeyError, ValueError, TypeError, OSError, ImportError) as e: _die(_one_line(e))
         except Exception as e:
             if isinstance(e, MemoryError) or 'memory' in str(e).lower(): _die(f"ran out of memory ({type(e).__name__}). Use fewer --n-factors, a smaller --bs, or fewer ratings.")

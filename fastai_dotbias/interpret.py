@@ -98,7 +98,7 @@ def _idx(self:BiasInterpretation, names, is_item=True):
         if not i: i = _codes([o], vocab[1:])[0] + 1   # the same id written as another type: '249' for 249
         if not i:
             close = difflib.get_close_matches(str(o), [str(v) for v in vocab[1:]], n=3)
-            raise KeyError(f"{what} {o!r} is not in the model's vocabulary." + (f" Closest: {close}." if close else ''))
+            raise KeyError(f"{what} {o!r} is not in the model's vocabulary." + (f" Closest: {close}." if close else f" It knows {len(vocab)-1:,} of them, e.g. {', '.join(map(str, vocab[1:4]))}."))
         if counts[i]==0 and counts.sum()>0:
             raise KeyError(f"{what} {o!r} exists only in the validation split: it has no training ratings, so its factors and bias were never trained.")
         res.append(i)

@@ -325,3 +325,16 @@ def test_help_says_to_trust_model_files():
         helps = ok(cli(cmd, '--help')).stdout
         opts = re.findall(r'^\s+(-[-\w]+)[^\n]*\n', helps, re.M)
         assert all(re.search(rf'^\s+{re.escape(o)}\b.*\S\s{{2,}}\S', helps, re.M) or re.search(rf'^\s+{re.escape(o)}.*\n\s{{10,}}\S', helps, re.M) for o in opts), helps
+
+def test_output_into_a_reader_that_stops(d):
+    "`fastai-dotbias train | head -1`: the command ends quietly with status 141 (as shell tools do), no traceback, no error line"
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
+    p = subprocess.Popen([CLI, 'train', '--data', str(d/'r.csv'), '--epochs', '1', '--seed', '0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert p.stdout.readline().startswith(b'Data: ')
+    p.stdout.close()
+    err = p.stderr.read().decode(); p.wait(timeout=300)
+    assert p.returncode == 141, (p.returncode, err)
+    assert err == '', err
+
+def test_unknown_user_says_what_is_known(d):
+    line = fails(cli('recommend', '--model', d/'m.pkl', '--user', '987654'), "user '987654' is not in the model's vocabulary. It knows 60 of them, e.g. ")
