@@ -53,7 +53,7 @@ def _notes():
     seen = set()
     def show(message, category, filename, lineno, file=None, line=None):
         msg = ' '.join(str(message).split())
-        key = re.sub(r'\d+|e\.g\. \(.*?\)', '', msg)   # the same note about another part of the data is the same note
+        key = re.sub(r'\d+', '', msg.split(' e.g. ')[0])   # the same note about another part of the data (other counts, other examples) is the same note
         if 'fastai_dotbias' not in str(filename) or key in seen: return
         seen.add(key)
         print(f"{prog}: note: {msg}", file=sys.stderr, flush=True)
