@@ -59,6 +59,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'fastai_dotbias.cli.main': ('cli.html#main', 'fastai_dotbias/cli.py')},
             'fastai_dotbias.data': { 'fastai_dotbias.data.RatingsError': ('data.html#ratingserror', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._add_titles': ('data.html#_add_titles', 'fastai_dotbias/data.py'),
+                                     'fastai_dotbias.data._check_splits': ('data.html#_check_splits', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._decimal_commas': ('data.html#_decimal_commas', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._fail': ('data.html#_fail', 'fastai_dotbias/data.py'),
                                      'fastai_dotbias.data._find_col': ('data.html#_find_col', 'fastai_dotbias/data.py'),

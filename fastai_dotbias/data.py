@@ -178,12 +178,16 @@ def _short(p):
 # %% ../nbs/01_data.ipynb #b86dabfe
 ml100k_splits = ('u1','u2','u3','u4','u5','ua','ub')
 
+def _check_splits(path, names):
+    "Fail, naming the first missing files, unless folder `path` holds the `.base` and `.test` files of every split in `names`"
+    miss = [f'{n}.{e}' for n in names for e in ('base','test') if not (path/f'{n}.{e}').exists()]
+    if miss: _fail(f"{_short(path)} has no {' or '.join(miss[:2])}: MovieLens 100k's own splits come with the full ml-100k archive, and these ratings do not have them. Use a random, temporal or k-fold split instead.")
+
 def movielens_100k_split(name='u1', path=None):
     "MovieLens 100k's own split `name` ('u1'…'u5', 'ua', 'ub') as `(train, test)` frames with titles; `path` as in `movielens_100k`"
     if name not in ml100k_splits: _fail(f"{name!r} is not one of MovieLens 100k's splits: {', '.join(ml100k_splits)}.")
     path = _ml100k_path(path)
-    miss = [f'{name}.{e}' for e in ('base','test') if not (path/f'{name}.{e}').exists()]
-    if miss: _fail(f"{_short(path)} has no {' or '.join(miss)}: MovieLens 100k's own splits come with the full ml-100k archive, and these ratings do not have them. Use a random, temporal or k-fold split instead.")
+    _check_splits(path, [name])
     movies = _read_table(path/'u.item', '|', ['movie','title'], ['movie'])
     return tuple(_add_titles(_u_ratings(path/f'{name}.{e}'), movies, path/'u.item') for e in ('base','test'))
 

@@ -10,7 +10,7 @@ from fastai.tabular.all import *
 from fastai.collab import *
 from .synth import *
 from .data import *
-from .data import _fail,_short,_ml100k_path,_find_col,_user_cols,_item_cols,_rating_cols
+from .data import _fail,_check_splits,_ml100k_path,_find_col,_user_cols,_item_cols,_rating_cols
 from .loader import *
 from .loader import _split
 from .model import *
@@ -163,8 +163,7 @@ def split_folds(name, ratings=None, seed=0, user_name='user', item_name='title',
         if isinstance(ratings, pd.DataFrame): _fail(f"Split {name!r} is MovieLens 100k's own, read from its files: pass the ml-100k folder (or --data ml-100k), not ratings.")
         names = ['u1','u2','u3','u4','u5'] if name=='u1-u5' else [name]
         path = _ml100k_path(ratings)
-        miss = [f'{n}.{e}' for n in names for e in ('base','test') if not (path/f'{n}.{e}').exists()]
-        if miss: _fail(f"{_short(path)} has no {' or '.join(miss[:2])}: MovieLens 100k's own splits come with the full ml-100k archive, and these ratings do not have them. Use a random, temporal or k-fold split instead.")
+        _check_splits(path, names)   # every fold's files, before the first fold trains
         return ((n, *movielens_100k_split(n, path)) for n in names)
     if not isinstance(ratings, pd.DataFrame): _fail(f"Split {name!r} needs a ratings frame.")
     if name=='random': splitters = [('random', lambda df: _split(len(df), 0.2, seed))]
