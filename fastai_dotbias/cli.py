@@ -204,9 +204,10 @@ def _train(args):
     dls,seed = _dls(args, ratings, (user,item,rating))
     if seed is not None: set_seed(seed)
     learn = dotbias_learner(dls, n_factors=args.n_factors, cbs=ShowBiasesCallback(args.top), sparse=args.sparse)
-    _say(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, y_range={learn.model.y_range}" + (', sparse' if args.sparse else ''))
     last = LastEpoch()
-    try: _fit(learn, args, [last])
+    try:   # the recipe line inside the try: a Ctrl-C as soon as it shows gets the line about --save, not a bare 'interrupted.'
+        _say(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, y_range={learn.model.y_range}" + (', sparse' if args.sparse else ''))
+        _fit(learn, args, [last])
     except KeyboardInterrupt: _interrupted(learn, last, args)
     if rank_distrib(): return learn
     mse = learn.recorder.values[-1][1]
