@@ -1,12 +1,12 @@
 """Bayesian matrix factorisation with biases, sampled by Gibbs sampling (Salakhutdinov & Mnih 2008, the method Rendle et al. 2019
 recommend as a strong baseline), on MovieLens 100k's u1..u5 split: the same dot-product-plus-biases model as `DotProductBias`
 (without the sigmoid), trained by sampling instead of SGD. A reference point for what this model class reaches on u1, not part of
-the package. Hyper-parameters are the paper's a-priori choices (Normal-Wishart priors with beta0=2, nu0=K, W0=I); only the factor
-count, the noise precision and the number of sweeps are set here. Predictions are the mean over the samples after `--burn`, clipped to [1, 5].
+the package. Hyper-parameters are the paper's a-priori choices (Normal-Wishart priors with beta0=2, nu0=K, W0=I); the noise precision is
+sampled too (Gamma(1, 1) prior), or fixed with `--alpha`; the factor count and the number of sweeps are set here. Predictions are the mean over the samples after `--burn`, clipped to [1, 5].
 `--blend K` also trains the hand-found SGD recipe (150 factors, bs 512, lr 3e-3, wd 0.4, bias lr 1e-2, no bias decay) from K seeds
 with `fit_recipe` and prints the half-and-half average of the two predictions (the weight 1/2 was chosen on inner splits of u1.base and u2.base).
 
-    OMP_NUM_THREADS=1 python tests/bench_bpmf_ml100k.py [--split u1] [--factors 30] [--sweeps 250] [--burn 50] [--alpha 1.5] [--blend 8]
+    OMP_NUM_THREADS=1 python tests/bench_bpmf_ml100k.py [--split u1] [--factors 30] [--sweeps 250] [--burn 50] [--alpha 0] [--blend 8]
 """
 import argparse, os, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -38,7 +38,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('--split', default='u1'); p.add_argument('--factors', type=int, default=30)
     p.add_argument('--sweeps', type=int, default=250); p.add_argument('--burn', type=int, default=50)
-    p.add_argument('--alpha', type=float, default=1.5); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--alpha', type=float, default=0, help='noise precision; 0: sampled'); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--blend', type=int, default=0)
     a = p.parse_args()
     torch.manual_seed(a.seed)
@@ -52,11 +52,13 @@ def main():
     U,V = torch.randn(len(users), D+1, dtype=dt)*0.1,torch.randn(len(items), D+1, dtype=dt)*0.1
     one = torch.ones(len(r), 1, dtype=dt)
     acc,t0 = torch.zeros(len(ty), dtype=dt),time.perf_counter()
-    print(f"{a.split}: {len(trn)} training ratings, {len(tst)} test; {D} factors + biases, alpha {a.alpha}, {a.sweeps} sweeps, burn-in {a.burn}")
+    alpha = a.alpha or 2.
+    print(f"{a.split}: {len(trn)} training ratings, {len(tst)} test; {D} factors + biases, noise precision {a.alpha or 'sampled'}, {a.sweeps} sweeps, burn-in {a.burn}")
     for s in range(a.sweeps):
         (mU,lU),(mV,lV) = hyper(U, dt),hyper(V, dt)
-        U = sample_rows(u, len(users), torch.cat([V[i,:D], one], 1), r-mu-V[i,D], mU, lU, a.alpha)
-        V = sample_rows(i, len(items), torch.cat([U[u,:D], one], 1), r-mu-U[u,D], mV, lV, a.alpha)
+        U = sample_rows(u, len(users), torch.cat([V[i,:D], one], 1), r-mu-V[i,D], mU, lU, alpha)
+        V = sample_rows(i, len(items), torch.cat([U[u,:D], one], 1), r-mu-U[u,D], mV, lV, alpha)
+        if not a.alpha: alpha = torch.distributions.Gamma(1+len(r)/2, 1+((r - mu - (U[u,:D]*V[i,:D]).sum(1) - U[u,D] - V[i,D])**2).sum()/2).sample().item()
         if s < a.burn: continue
         acc += (mu + (U[tu,:D]*V[ti,:D]).sum(1) + U[tu,D] + V[ti,D]).clamp(1, 5)
         if (s+1) % 50 == 0 or s == a.sweeps-1:
