@@ -34,6 +34,10 @@ def sample_rows(idx, n, Y, t, mean, lam, alpha, chunk=20_000):
     z = torch.randn(n, K, 1, dtype=Y.dtype)
     return torch.cholesky_solve(b[:,:,None], L)[:,:,0] + torch.linalg.solve_triangular(L.transpose(1,2), z, upper=True)[:,:,0]
 
+def rate(mu, U, V, u, i):
+    "Predicted ratings of users `u` for items `i`: global mean, the two biases (last column) and the dot product of the factors"
+    return mu + (U[u,:-1]*V[i,:-1]).sum(1) + U[u,-1] + V[i,-1]
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--split', default='u1'); p.add_argument('--factors', type=int, default=30)
@@ -41,6 +45,7 @@ def main():
     p.add_argument('--alpha', type=float, default=0, help='noise precision; 0: sampled'); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--blend', type=int, default=0)
     a = p.parse_args()
+    if a.burn >= a.sweeps: p.error(f'--burn ({a.burn}) must be smaller than --sweeps ({a.sweeps}): no sample would be kept.')
     torch.manual_seed(a.seed)
     trn,tst = movielens_100k_split(a.split)
     users = {u:j for j,u in enumerate(sorted(set(trn.user)|set(tst.user)))}
@@ -52,23 +57,23 @@ def main():
     U,V = torch.randn(len(users), D+1, dtype=dt)*0.1,torch.randn(len(items), D+1, dtype=dt)*0.1
     one = torch.ones(len(r), 1, dtype=dt)
     acc,t0 = torch.zeros(len(ty), dtype=dt),time.perf_counter()
+    rmse = lambda p: ((p-ty)**2).mean().sqrt().item()
     alpha = a.alpha or 2.
     print(f"{a.split}: {len(trn)} training ratings, {len(tst)} test; {D} factors + biases, noise precision {a.alpha or 'sampled'}, {a.sweeps} sweeps, burn-in {a.burn}")
     for s in range(a.sweeps):
         (mU,lU),(mV,lV) = hyper(U, dt),hyper(V, dt)
         U = sample_rows(u, len(users), torch.cat([V[i,:D], one], 1), r-mu-V[i,D], mU, lU, alpha)
         V = sample_rows(i, len(items), torch.cat([U[u,:D], one], 1), r-mu-U[u,D], mV, lV, alpha)
-        if not a.alpha: alpha = torch.distributions.Gamma(1+len(r)/2, 1+((r - mu - (U[u,:D]*V[i,:D]).sum(1) - U[u,D] - V[i,D])**2).sum()/2).sample().item()
+        if not a.alpha: alpha = torch.distributions.Gamma(1+len(r)/2, 1+((r - rate(mu, U, V, u, i))**2).sum()/2).sample().item()
         if s < a.burn: continue
-        acc += (mu + (U[tu,:D]*V[ti,:D]).sum(1) + U[tu,D] + V[ti,D]).clamp(1, 5)
+        acc += rate(mu, U, V, tu, ti).clamp(1, 5)
         if (s+1) % 50 == 0 or s == a.sweeps-1:
             pred = acc/(s+1-a.burn)
-            print(f"sweep {s+1:>4}  {a.split}.test RMSE {((pred-ty)**2).mean().sqrt():.4f}  MAE {(pred-ty).abs().mean():.4f}  {time.perf_counter()-t0:.0f} s", flush=True)
+            print(f"sweep {s+1:>4}  {a.split}.test RMSE {rmse(pred):.4f}  MAE {(pred-ty).abs().mean():.4f}  {time.perf_counter()-t0:.0f} s", flush=True)
     if not a.blend: return
     t0 = time.perf_counter()
     learn = fit_recipe(trn, tst, n_factors=150, bs=512, lr=3e-3, wd=0.4, lr_bias=1e-2, wd_bias=0., ensemble=a.blend, seed=a.seed)
     sgd = _preds(learn, tst).double()
-    rmse = lambda p: ((p-ty)**2).mean().sqrt().item()
     print(f"SGD recipe, {a.blend} seeds: {a.split}.test RMSE {rmse(sgd):.4f}  {time.perf_counter()-t0:.0f} s")
     print(f"half Gibbs samples, half SGD ensemble: {a.split}.test RMSE {rmse((pred+sgd)/2):.4f}")
 
