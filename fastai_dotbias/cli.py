@@ -144,10 +144,23 @@ def _check_sizes(dls, bs):
 # %% ../nbs/11_cli.ipynb #6ef4c5c5
 def _fit(learn, args, cbs):
     "Train `learn` with the recipe in `args`, plainly when not on a terminal"
+    lr,wd = _lr_wd(args)
     with learn.distrib_dotbias():
-        if sys.stdout.isatty(): learn.fit_one_cycle(args.epochs, args.lr, wd=args.wd, cbs=cbs)
+        if sys.stdout.isatty(): learn.fit_one_cycle(args.epochs, lr, wd=wd, cbs=cbs)
         else:
-            with learn.no_bar(): learn.fit_one_cycle(args.epochs, args.lr, wd=args.wd, cbs=cbs+([] if rank_distrib() else [PlainTable()]))
+            with learn.no_bar(): learn.fit_one_cycle(args.epochs, lr, wd=wd, cbs=cbs+([] if rank_distrib() else [PlainTable()]))
+
+def _bias_groups(args): return args.lr_bias is not None or args.wd_bias is not None
+
+def _lr_wd(args):
+    "`fit_one_cycle`'s `lr` and `wd`: one each, or one per parameter group (factors, biases) when `--lr-bias`/`--wd-bias` is given"
+    if not _bias_groups(args): return args.lr,args.wd
+    return np.array([args.lr, ifnone(args.lr_bias, args.lr)]),[args.wd, ifnone(args.wd_bias, args.wd)]
+
+def _recipe_text(args):
+    "The recipe of `args`, as the run's header says it"
+    bias = ''.join(f", {k}_bias={v}" for k,v in (('lr', args.lr_bias), ('wd', args.wd_bias)) if v is not None)
+    return f"fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}{bias}), n_factors={args.n_factors}, bs={args.bs}"
 
 def _save(learn, fname):
     "Export `learn` to `fname` atomically"
@@ -200,13 +213,13 @@ def _train(args):
     if args.seed is not None: set_seed(args.seed)
     ratings,(user,item,rating),desc = _load_data(args)
     _say(desc)
-    if args.tune or args.ensemble>1: return _train_tuned(args, ratings, plots)
+    if args.tune or args.ensemble>1 or args.gibbs: return _train_tuned(args, ratings, plots)
     dls,seed = _dls(args, ratings, (user,item,rating))
     if seed is not None: set_seed(seed)
-    learn = dotbias_learner(dls, n_factors=args.n_factors, cbs=ShowBiasesCallback(args.top), sparse=args.sparse)
+    learn = dotbias_learner(dls, n_factors=args.n_factors, cbs=ShowBiasesCallback(args.top), sparse=args.sparse, **(dict(splitter=bias_splitter) if _bias_groups(args) else {}))
     last = LastEpoch()
     try:   # the recipe line inside the try: a Ctrl-C as soon as it shows gets the line about --save, not a bare 'interrupted.'
-        _say(f"Recipe: fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}, y_range={learn.model.y_range}" + (', sparse' if args.sparse else ''))
+        _say(f"Recipe: {_recipe_text(args)}, y_range={learn.model.y_range}" + (', sparse' if args.sparse else ''))
         _fit(learn, args, [last])
     except KeyboardInterrupt: _interrupted(learn, last, args)
     if rank_distrib(): return learn
@@ -224,24 +237,28 @@ def _trial_line(study, trial):
 
 def _recipe_of(args):
     "The recipe the command-line options give, as `fit_recipe` arguments"
-    return dict(n_factors=args.n_factors, bs=args.bs, epochs=args.epochs, lr=args.lr, wd=args.wd, sparse=args.sparse)
+    return dict(n_factors=args.n_factors, bs=args.bs, epochs=args.epochs, lr=args.lr, wd=args.wd, lr_bias=args.lr_bias, wd_bias=args.wd_bias, sparse=args.sparse)
 
 def _tune_or_not(args, trn, val, seed):
-    "Tune on `trn` when `--tune` is given (printing each trial), then train the recipe (`--ensemble` seeds) on `trn`, validated on `val`"
+    "Tune on `trn` when `--tune` is given (printing each trial), train the recipe (`--ensemble` seeds) on `trn`, validated on `val`, and average it with `--gibbs` sweeps of the sampler"
     recipe = _recipe_of(args)
     if args.tune:
         print(f"Tuning: {args.tune} trials{f' or {args.tune_minutes:g} minutes' if args.tune_minutes else ''} on an inner split of the training part ({len(trn):,} ratings; 10% held out for tuning, the validation/test ratings are not used)")
         recipe,_ = tune_recipe(trn, n_trials=args.tune, timeout=args.tune_minutes*60 if args.tune_minutes else None, seed=seed, on_trial=_trial_line, sparse=args.sparse)
-        print(f"Tuned recipe: {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k,v in recipe.items() if k!='sparse' or v)}")
+        print(f"Tuned recipe: {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k,v in recipe.items() if v is not None and (k!='sparse' or v))}")
     t = time.perf_counter()
     learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, **recipe)
     if args.ensemble>1: print(f"Trained {args.ensemble} models from seeds {seed}..{seed+args.ensemble-1} and averaged them ({time.perf_counter()-t:.0f} s)")
+    if args.gibbs:
+        t = time.perf_counter()
+        learn = with_gibbs(learn, sweeps=args.gibbs, seed=seed)
+        print(f"Sampled the same model by Gibbs sampling ({args.gibbs} sweeps, 30 factors, {len(learn.model.models)-args.ensemble} draws kept) and averaged it half and half with the above ({time.perf_counter()-t:.0f} s)")
     return learn,recipe
 
 # %% ../nbs/11_cli.ipynb #2febd5de
 def _train_tuned(args, ratings, plots):
-    "`train --tune N` and/or `--ensemble K`: split, tune on the training part only, train, report, save"
-    if (num_distrib() or 1) > 1: raise ValueError("--tune and --ensemble train several models one after another; use them without --nproc.")
+    "`train --tune N`, `--ensemble K` and/or `--gibbs S`: split, tune on the training part only, train, report, save"
+    if (num_distrib() or 1) > 1: raise ValueError("--tune, --ensemble and --gibbs train several models one after another; use them without --nproc.")
     seed = ifnone(args.seed, 0)
     trn,val = (ratings.iloc[o] for o in _split(len(ratings), args.valid_pct, seed))
     if len(val)==0: raise ValueError(f"The validation split is empty ({len(trn)} training ratings, --valid-pct too small for so few). Use more ratings or a larger --valid-pct.")
@@ -279,7 +296,7 @@ def _evaluate(args):
     desc,folds = _folds(args)
     print(desc)
     recipe = (f"tuned on each training part ({args.tune} trials)" if args.tune else
-              f"fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}), n_factors={args.n_factors}, bs={args.bs}") + (f", average of {args.ensemble} seeds" if args.ensemble>1 else '')
+              _recipe_text(args)) + (f", average of {args.ensemble} seeds" if args.ensemble>1 else '') + (f", half and half with {args.gibbs} Gibbs sweeps" if args.gibbs else '')
     print(f"Recipe: {recipe}, seed={ifnone(args.seed, 0)}; "
           f"ranking: top {args.k} of each user's unrated titles, relevant = held-out rating >= {args.threshold:g}")
     rows,seed = [],ifnone(args.seed, 0)
@@ -386,6 +403,8 @@ def _data_args(p):
 
 def _recipe_args(p):
     for a,ty,d,h in _recipe: p.add_argument(a, type=ty, default=d, help=f'{h} (default: {d})')
+    p.add_argument('--lr-bias', type=_finite(0, strict=True), default=None, help='maximum learning rate of the bias tables (default: --lr)')
+    p.add_argument('--wd-bias', type=_finite(0), default=None, help='weight decay of the bias tables (default: --wd)')
     p.add_argument('--sparse', action='store_true', help='train only the rows each batch touches (LazyAdam): faster on large catalogues, slightly different from the dense recipe (see the sparse page)')
     p.add_argument('--seed', type=_seed, default=None, help='seed for the split, the batches and the initial parameters: the same seed gives the same run (default: random)')
 
@@ -393,6 +412,7 @@ def _search_args(p):
     p.add_argument('--tune', type=_count(0), default=0, metavar='N', help="tune the recipe with N Optuna trials on an inner split of the training part (never on validation/test ratings) before training (needs the 'tune' extra; default: 0, the book's recipe)")
     p.add_argument('--tune-minutes', type=_finite(0, strict=True), default=None, help='stop tuning after this many minutes (a trial under way finishes)')
     p.add_argument('--ensemble', type=_positive_int, default=1, metavar='K', help='train K models from seeds seed..seed+K-1 and average their predictions: K times the training time and the model size (default: 1)')
+    p.add_argument('--gibbs', type=_count(0), default=0, metavar='S', help='also sample the same model (30 factors) from its posterior with S sweeps of a Gibbs sampler (Bayesian matrix factorisation) and average it half and half with the trained one: about a second per sweep on MovieLens 100k; 250 is a good start (default: 0, none)')
 
 def _model_arg(p): p.add_argument('--model', required=True, help=f'a model file written by `{prog} train --save` (load only files you trust: it is a pickle)')
 

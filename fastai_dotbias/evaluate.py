@@ -38,12 +38,12 @@ def csr(rows, cols, n_rows):
 
 # %% ../nbs/09_evaluate.ipynb #06523509
 def _augment(tables):
-    "Per model: users' `[factors, bias, 1]`, items' `[factors, 1, bias]` (so one product gives dot + both biases), and `y_range`"
-    return [(torch.cat([uf, ub[:,None], torch.ones_like(ub)[:,None]], 1), torch.cat([vf, torch.ones_like(vb)[:,None], vb[:,None]], 1), yr)
-            for uf,ub,vf,vb,yr in tables]
+    "Per model: users' `[factors, bias, 1]`, items' `[factors, 1, bias]` (so one product gives dot + both biases), `y_range` and weight (default: equal)"
+    return [(torch.cat([uf, ub[:,None], torch.ones_like(ub)[:,None]], 1), torch.cat([vf, torch.ones_like(vb)[:,None], vb[:,None]], 1), yr, w[0] if w else 1/len(tables))
+            for uf,ub,vf,vb,yr,*w in tables]
 
 def top_k(tables, k, exclude=None, keep=None, users=None, chunk=1024):
-    "The `k` best items and their predicted ratings for each of `users` (default: all), averaging the models in `tables`"
+    "The `k` best items and their predicted ratings for each of `users` (default: all), averaging the models in `tables` (`(user_factors, user_bias, item_factors, item_bias, y_range[, weight])` each)"
     aug = _augment(tables)
     n_users,n_items = len(aug[0][0]),len(aug[0][1])
     users = torch.arange(n_users) if users is None else torch.as_tensor(np.asarray(users), dtype=torch.int64)
@@ -54,7 +54,7 @@ def top_k(tables, k, exclude=None, keep=None, users=None, chunk=1024):
         for s in range(0, len(users), chunk):
             us = users[s:s+chunk]
             if len(aug)==1: scores = aug[0][0][us] @ aug[0][1].T
-            else: scores = sum(sigmoid_range(u[us] @ v.T, *yr) for u,v,yr in aug) / len(aug)
+            else: scores = sum(w*(sigmoid_range(u[us] @ v.T, *yr) if yr is not None else u[us] @ v.T) for u,v,yr,w in aug)
             scores[:, drop] = -float('inf')
             if exclude is not None:
                 indptr,indices = exclude
@@ -70,8 +70,8 @@ def top_k(tables, k, exclude=None, keep=None, users=None, chunk=1024):
 # %% ../nbs/09_evaluate.ipynb #f593d745
 @patch
 def _score_tables(self:BiasInterpretation):
-    "The tables `top_k` needs: one set per model (several for a `DotBiasEnsemble`)"
-    return [(*t, self.y_range) for t in self.members]
+    "The tables `top_k` needs: one set per model (several for a `DotBiasEnsemble`), each with its `y_range` and weight"
+    return [(*t, yr, w) for t,yr,w in zip(self.members, self.y_ranges, self.weights)]
 
 @patch
 def top_k(self:BiasInterpretation, k=10, users=None, as_frame=True, chunk=1024):
@@ -190,7 +190,7 @@ def fold_in(self:BiasInterpretation, ratings, wd=5., n_iter=100):
     "Factors and bias of a new user who gave `ratings` (`{title: rating}`), fitted with the item tables frozen (a list of them, one per model, for an ensemble)"
     items,r = self._rated(ratings)
     trained = torch.from_numpy(self.n_user_ratings > 0 if self.n_user_ratings.sum() else np.arange(len(self.users)) > 0)
-    res = [_fold_in(t, items, r, self.y_range, trained, wd, n_iter) for t in self.members]
+    res = [_fold_in(t, items, r, yr, trained, wd, n_iter) for t,yr in zip(self.members, self.y_ranges)]
     return res[0] if len(res)==1 else res
 
 def _fold_in(tables, items, r, y_range, trained, wd, n_iter):

@@ -60,9 +60,13 @@ class BiasInterpretation:
         keys = list(classes)
         self.user,self.item = ifnone(user, keys[0]),ifnone(item, keys[1])
         self.users,self.items = list(classes[self.user]),list(classes[self.item])
-        self.members = [_tables(m) for m in getattr(model, 'models', [model])]   # one set of tables, or one per model of a `DotBiasEnsemble`
+        models = list(getattr(model, 'models', [model]))   # one model, or the members of a `DotBiasEnsemble`
+        self.members = [_tables(m) for m in models]
+        self.y_ranges = [getattr(m, 'y_range', None) for m in models]
+        w = getattr(model, 'weights', None)
+        self.weights = [1/len(models)]*len(models) if w is None else [float(o) for o in w]
         self.u_fac,self.u_bias,self.i_fac,self.i_bias = self.members[0]
-        if len(self.members) > 1: self.u_bias,self.i_bias = (torch.stack([t[k] for t in self.members]).mean(0) for k in (1,3))
+        if len(self.members) > 1: self.u_bias,self.i_bias = (sum(w*t[k] for w,t in zip(self.weights, self.members)) for k in (1,3))
         self.model,self.seen = model,seen
         n_items = len(self.items)
         codes = np.zeros((0,2), dtype=np.int64) if codes is None else codes
@@ -257,7 +261,7 @@ def recommend(self:BiasInterpretation, user, n=10):
 def _best(self:BiasInterpretation, user, keep, n):
     "The `n` items of `keep` with the highest prediction for a user given as `(factors, bias)` for each member model"
     raw = [t[2] @ f + b + t[3] for (f,b),t in zip(user, self.members)]
-    pred = sum(sigmoid_range(o, *self.y_range) if self.y_range is not None else o for o in raw) / len(raw)
+    pred = sum(w*(sigmoid_range(o, *yr) if yr is not None else o) for o,yr,w in zip(raw, self.y_ranges, self.weights))
     idxs = np.flatnonzero(keep)
     idxs = idxs[np.argsort(-pred[idxs].numpy(), kind='stable')[:n]]
     shown = pred[idxs].numpy() if self.scale is None else np.clip(pred[idxs].numpy(), *self.scale)

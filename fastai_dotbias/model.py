@@ -29,7 +29,7 @@ class DotProductBias(Module):
         movies = self.movie_factors[x[:,1]]
         res = (users*movies).sum(dim=1)
         res += self.user_bias[x[:,0]] + self.movie_bias[x[:,1]]
-        return sigmoid_range(res, *self.y_range)
+        return res if self.y_range is None else sigmoid_range(res, *self.y_range)
 
     @classmethod
     def from_classes(cls, n_factors, classes, user=None, item=None, y_range=(0,5.5)):
@@ -44,11 +44,17 @@ class DotProductBias(Module):
 
 # %% ../nbs/03_model.ipynb #bd597566
 class DotBiasEnsemble(Module):
-    "Several dot-product models over the same vocabularies, predicting the mean of their predictions"
-    def __init__(self, models):
+    "Several dot-product models over the same vocabularies, predicting the mean (or the `weights`-weighted mean) of their predictions"
+    def __init__(self, models, weights=None):
         models = list(models)
         if not models: raise ValueError("An ensemble needs at least one model.")
-        self.models = nn.ModuleList(models)
+        w = torch.full((len(models),), 1/len(models)) if weights is None else torch.as_tensor(weights, dtype=torch.float32).flatten()
+        if len(w)!=len(models) or not torch.isfinite(w).all() or (w<0).any() or abs(w.sum().item()-1)>1e-4:
+            raise ValueError(f"weights must be {len(models)} non-negative numbers (one per model) that sum to 1, got {[round(o, 4) for o in w.tolist()]}.")
+        self.models,self.weights = nn.ModuleList(models),w
         for k in ('classes','user','item','y_range'):
             if hasattr(models[0], k): setattr(self, k, getattr(models[0], k))
-    def forward(self, x): return torch.stack([m(x) for m in self.models]).mean(0)
+    def forward(self, x):
+        w = getattr(self, 'weights', None)   # ensembles exported before weights existed: the plain mean
+        preds = torch.stack([m(x) for m in self.models])
+        return preds.mean(0) if w is None else (w.to(preds)[:,None]*preds).sum(0)

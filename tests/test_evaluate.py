@@ -64,3 +64,30 @@ def test_new_user_by_ratings(ml, tmp_path):
     fails(cli('recommend', '--model', tmp_path/'m.pkl', '--rate', 'Twin Saga A (1970)'), "is not TITLE=STARS, e.g. 'Star Wars (1977)=5'")
     fails(cli('recommend', '--model', tmp_path/'m.pkl', '--rate', 'Twin Sag A (1970)=4'), "title 'Twin Sag A (1970)' is not in the model's vocabulary. Closest: ['Twin Saga A (1970)'")
     fails(cli('recommend', '--model', tmp_path/'m.pkl', '--rate', 'Twin Saga A (1970)=4', '--user', '3'), 'not both')
+
+def test_gibbs_blend_trains_saves_and_recommends(ml, tmp_path):
+    res = ok(cli('train', '--data', ml/'r.csv', '--ensemble', '2', '--gibbs', '30', '--lr-bias', '0.01', '--wd-bias', '0', '--bs', '256', '--seed', '0', '--save', tmp_path/'g.pkl'))
+    assert 'Sampled the same model by Gibbs sampling (30 sweeps, 30 factors, 20 draws kept)' in res.stdout
+    mse = float(re.search(r'Valid MSE (\d+\.\d+)', res.stdout)[1])
+    assert mse < 1.0, res.stdout
+    t = planted(synth_ratings(n_users=120, n_items=150, n_ratings=6000, seed=4))
+    assert re.search(r'Lowest bias: (.*)', res.stdout)[1].count('Notorious Flop') >= 2, res.stdout
+    out = ok(cli('recommend', '--model', tmp_path/'g.pkl', '--user', '1', '-n', '3')).stdout
+    assert out.startswith('Recommendations for user 1') and len(out.strip().splitlines()) == 5
+    out = ok(cli('recommend', '--model', tmp_path/'g.pkl', '--rate', f"{t['twins'][0]}=5", '-n', '3')).stdout
+    assert t['twins'][0] not in out and len(out.strip().splitlines()) == 5 and 'Beloved Classic' in out, out
+    ok(cli('similar', '--model', tmp_path/'g.pkl', '--title', 'Twin Saga A (1970)', '-n', '2'))
+
+def test_evaluate_with_gibbs_and_bias_recipe(ml):
+    out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1', '--gibbs', '20', '--lr-bias', '0.01', '--wd-bias', '0')).stdout
+    assert 'wd=0.1, lr_bias=0.01, wd_bias=0.0), n_factors=50, bs=64, half and half with 20 Gibbs sweeps' in out, out
+    assert _line.match(out.strip().splitlines()[-1]), out
+
+def test_bias_recipe_in_a_plain_run(ml):
+    out = ok(cli('train', '--data', ml/'r.csv', '--epochs', '1', '--lr-bias', '0.02', '--wd-bias', '0')).stdout
+    assert 'Recipe: fit_one_cycle(1, 0.005, wd=0.1, lr_bias=0.02, wd_bias=0.0), n_factors=50' in out and 'Valid MSE' in out
+
+@pytest.mark.parametrize('args,msg', [(['--gibbs', '-1'], 'argument --gibbs: must be at least 0'), (['--gibbs', 'x'], 'argument --gibbs'),
+                                      (['--lr-bias', '0'], 'argument --lr-bias: must be above 0'), (['--wd-bias', 'nan'], 'argument --wd-bias')])
+def test_gibbs_and_bias_bad_arguments(ml, args, msg):
+    fails(cli('train', '--data', ml/'r.csv', *args), msg)
