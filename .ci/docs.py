@@ -262,7 +262,7 @@ must_show = {'synth.html': ['synth_ratings', 'planted', 'save_ml100k'],
              'interpret.html': ['ShowBiasesCallback', 'BiasInterpretation', 'BiasInterpretation.lowest',
                                 'BiasInterpretation.most_similar', 'BiasInterpretation.plot_pca', 'BiasInterpretation.recommend'],
              'evaluate.html': ['top_k', 'ranking_metrics', 'evaluate', 'split_folds', 'fit_recipe', 'cross_validate', 'BiasInterpretation.fold_in'],
-             'tune.html': ['tune_recipe', 'tune_and_fit', 'inner_split'],
+             'tune.html': ['tune_recipe', 'tune_and_fit', 'inner_split', 'gibbs', 'with_gibbs'],
              'cli.html': ['main', 'load_model', 'check_output']}
 
 def check_browser(site, shots, docnames):

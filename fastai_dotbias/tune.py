@@ -98,12 +98,12 @@ def _draw_rows(idx, n, Y, t, mean, lam, alpha, chunk=20_000):
 
 # %% ../nbs/10_tune.ipynb #0eb4fe31
 def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=0):
-    "A `DotBiasEnsemble` of `keep` (default: 20, or fewer when fewer sweeps follow `burn`) linear `DotProductBias` models drawn by Gibbs sampling from the posterior given `dls`' training ratings (`burn`: sweeps discarded first, default a fifth; `alpha`: a fixed noise precision instead of a sampled one)"
+    "A `DotBiasEnsemble` of `keep` (default: 100, or fewer when fewer sweeps follow `burn`) linear `DotProductBias` models drawn by Gibbs sampling from the posterior given `dls`' training ratings (`burn`: sweeps discarded first, default a fifth; `alpha`: a fixed noise precision instead of a sampled one)"
     for k,v in dict(sweeps=sweeps, n_factors=n_factors).items():
         if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive whole number, got {v!r}.")
     burn = ifnone(burn, sweeps//5)
     if not isinstance(burn, int) or not 0 <= burn < sweeps: raise ValueError(f"burn must be a whole number from 0 to sweeps-1 ({sweeps-1}), got {burn!r}.")
-    keep = ifnone(keep, min(20, sweeps-burn))
+    keep = ifnone(keep, min(100, sweeps-burn))
     if not isinstance(keep, int) or keep < 1: raise ValueError(f"keep must be a positive whole number, got {keep!r}.")
     if keep > sweeps-burn: raise ValueError(f"keep={keep} draws asked for, but only {sweeps-burn} sweeps follow the burn-in of {burn}. Lower keep, or raise sweeps.")
     codes,r = _train_codes(dls)

@@ -67,7 +67,7 @@ def test_new_user_by_ratings(ml, tmp_path):
 
 def test_gibbs_blend_trains_saves_and_recommends(ml, tmp_path):
     res = ok(cli('train', '--data', ml/'r.csv', '--ensemble', '2', '--gibbs', '30', '--lr-bias', '0.01', '--wd-bias', '0', '--bs', '256', '--seed', '0', '--save', tmp_path/'g.pkl'))
-    assert 'Sampled the same model by Gibbs sampling (30 sweeps, 30 factors, 20 draws kept)' in res.stdout
+    assert 'Sampled the same model by Gibbs sampling (30 sweeps, 30 factors, 24 draws kept)' in res.stdout
     mse = float(re.search(r'Valid MSE (\d+\.\d+)', res.stdout)[1])
     assert mse < 1.0, res.stdout
     t = planted(synth_ratings(n_users=120, n_items=150, n_ratings=6000, seed=4))
