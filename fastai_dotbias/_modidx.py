@@ -26,6 +26,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'fastai_dotbias.cli._finite': ('cli.html#_finite', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._fit': ('cli.html#_fit', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._folds': ('cli.html#_folds', 'fastai_dotbias/cli.py'),
+                                    'fastai_dotbias.cli._gibbs_or_not': ('cli.html#_gibbs_or_not', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._interrupted': ('cli.html#_interrupted', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._launch': ('cli.html#_launch', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._load_data': ('cli.html#_load_data', 'fastai_dotbias/cli.py'),

@@ -240,7 +240,7 @@ def _recipe_of(args):
     return dict(n_factors=args.n_factors, bs=args.bs, epochs=args.epochs, lr=args.lr, wd=args.wd, lr_bias=args.lr_bias, wd_bias=args.wd_bias, sparse=args.sparse)
 
 def _tune_or_not(args, trn, val, seed):
-    "Tune on `trn` when `--tune` is given (printing each trial), train the recipe (`--ensemble` seeds) on `trn`, validated on `val`, and average it with `--gibbs` sweeps of the sampler"
+    "Tune on `trn` when `--tune` is given (printing each trial), then train the recipe (`--ensemble` seeds) on `trn`, validated on `val`"
     recipe = _recipe_of(args)
     if args.tune:
         print(f"Tuning: {args.tune} trials{f' or {args.tune_minutes:g} minutes' if args.tune_minutes else ''} on an inner split of the training part ({len(trn):,} ratings; 10% held out for tuning, the validation/test ratings are not used)")
@@ -249,11 +249,15 @@ def _tune_or_not(args, trn, val, seed):
     t = time.perf_counter()
     learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, **recipe)
     if args.ensemble>1: print(f"Trained {args.ensemble} models from seeds {seed}..{seed+args.ensemble-1} and averaged them ({time.perf_counter()-t:.0f} s)")
-    if args.gibbs:
-        t = time.perf_counter()
-        learn = with_gibbs(learn, sweeps=args.gibbs, seed=seed)
-        print(f"Sampled the same model by Gibbs sampling ({args.gibbs} sweeps, 30 factors, {len(learn.model.models)-args.ensemble} draws kept) and averaged it half and half with the above ({time.perf_counter()-t:.0f} s)")
     return learn,recipe
+
+def _gibbs_or_not(args, learn, seed):
+    "`learn` averaged half and half with `--gibbs` sweeps of the sampler on its training ratings (`learn` itself without `--gibbs`)"
+    if not args.gibbs: return learn
+    t = time.perf_counter()
+    learn = with_gibbs(learn, sweeps=args.gibbs, seed=seed)
+    print(f"Sampled the same model by Gibbs sampling ({args.gibbs} sweeps, 30 factors, {len(learn.model.models)-args.ensemble} draws kept) and averaged it half and half with the above ({time.perf_counter()-t:.0f} s)")
+    return learn
 
 # %% ../nbs/11_cli.ipynb #2febd5de
 def _train_tuned(args, ratings, plots):
@@ -262,7 +266,7 @@ def _train_tuned(args, ratings, plots):
     seed = ifnone(args.seed, 0)
     trn,val = (ratings.iloc[o] for o in _split(len(ratings), args.valid_pct, seed))
     if len(val)==0: raise ValueError(f"The validation split is empty ({len(trn)} training ratings, --valid-pct too small for so few). Use more ratings or a larger --valid-pct.")
-    try: learn,recipe = _tune_or_not(args, trn, val, seed)
+    try: learn = _gibbs_or_not(args, _tune_or_not(args, trn, val, seed)[0], seed)
     except KeyboardInterrupt: _die("interrupted while tuning or training several models: nothing was saved.", 130)
     res = evaluate(learn, val)
     interp = BiasInterpretation.from_learner(learn)
@@ -303,6 +307,10 @@ def _evaluate(args):
     for name,trn,tst in folds:
         t = time.perf_counter()
         learn,_ = _tune_or_not(args, trn, tst, seed)
+        if args.gibbs:
+            alone = evaluate(learn, tst, args.k, args.threshold)
+            print(f"{name}: the trained part alone: RMSE {alone['RMSE']:.4f}  MAE {alone['MAE']:.4f}", flush=True)
+            learn = _gibbs_or_not(args, learn, seed)
         rows.append(pd.Series({**evaluate(learn, tst, args.k, args.threshold), 'seconds': time.perf_counter()-t}))
         print(_metrics_line(name, rows[-1], args.k), flush=True)
     if len(rows) > 1:

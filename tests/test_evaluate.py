@@ -82,6 +82,7 @@ def test_evaluate_with_gibbs_and_bias_recipe(ml):
     out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1', '--gibbs', '20', '--lr-bias', '0.01', '--wd-bias', '0')).stdout
     assert 'wd=0.1, lr_bias=0.01, wd_bias=0.0), n_factors=50, bs=64, half and half with 20 Gibbs sweeps' in out, out
     assert _line.match(out.strip().splitlines()[-1]), out
+    assert re.search(r'^u1: the trained part alone: RMSE \d\.\d{4}  MAE \d\.\d{4}$', out, re.M), out
 
 def test_bias_recipe_in_a_plain_run(ml):
     out = ok(cli('train', '--data', ml/'r.csv', '--epochs', '1', '--lr-bias', '0.02', '--wd-bias', '0')).stdout
