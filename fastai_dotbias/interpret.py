@@ -15,6 +15,7 @@ from .model import *
 from .learner import *
 from .loader import _codes
 from .learner import _train_codes,_valid_codes
+from .model import _members
 from collections.abc import Hashable
 import difflib
 
@@ -60,11 +61,9 @@ class BiasInterpretation:
         keys = list(classes)
         self.user,self.item = ifnone(user, keys[0]),ifnone(item, keys[1])
         self.users,self.items = list(classes[self.user]),list(classes[self.item])
-        models = list(getattr(model, 'models', [model]))   # one model, or the members of a `DotBiasEnsemble`
+        models,self.weights = _members(model)   # one model, or the members of a `DotBiasEnsemble`
         self.members = [_tables(m) for m in models]
         self.y_ranges = [getattr(m, 'y_range', None) for m in models]
-        w = getattr(model, 'weights', None)
-        self.weights = [1/len(models)]*len(models) if w is None else [float(o) for o in w]
         self.u_fac,self.u_bias,self.i_fac,self.i_bias = self.members[0]
         if len(self.members) > 1: self.u_bias,self.i_bias = (sum(w*t[k] for w,t in zip(self.weights, self.members)) for k in (1,3))
         self.model,self.seen = model,seen

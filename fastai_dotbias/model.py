@@ -55,6 +55,13 @@ class DotBiasEnsemble(Module):
         for k in ('classes','user','item','y_range'):
             if hasattr(models[0], k): setattr(self, k, getattr(models[0], k))
     def forward(self, x):
-        w = getattr(self, 'weights', None)   # ensembles exported before weights existed: the plain mean
         preds = torch.stack([m(x) for m in self.models])
-        return preds.mean(0) if w is None else (w.to(preds)[:,None]*preds).sum(0)
+        return (self.weights.to(preds)[:,None]*preds).sum(0)
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if 'weights' not in self.__dict__: self.weights = torch.full((len(self.models),), 1/len(self.models))   # pickled before weights existed
+
+def _members(model):
+    "The models of `model` and their weights: an ensemble's members, or the model itself with weight 1"
+    if isinstance(model, DotBiasEnsemble): return list(model.models),[float(o) for o in model.weights]
+    return [model],[1.]

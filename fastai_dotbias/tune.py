@@ -14,6 +14,7 @@ from .data import _fail
 from .loader import *
 from .loader import _split
 from .model import *
+from .model import _members
 from .learner import *
 from .learner import _train_codes
 from .evaluate import *
@@ -139,8 +140,6 @@ def with_gibbs(learn, sweeps=250, n_factors=30, keep=None, weight=0.5, seed=0, *
     "A learner whose model averages `learn`'s (weight `1-weight`) with `gibbs` draws on its training ratings (weight `weight`)"
     if not 0 < weight <= 1: raise ValueError(f"weight is the draws' share of the average, from 0 (excluded) to 1; got {weight!r}.")
     draws = gibbs(learn.dls, sweeps=sweeps, n_factors=n_factors, keep=keep, seed=seed, **kwargs).models
-    sgd = list(getattr(learn.model, 'models', [learn.model]))
-    w = getattr(learn.model, 'weights', None)
-    w = [1/len(sgd)]*len(sgd) if w is None else [float(o) for o in w]
+    sgd,w = _members(learn.model)
     model = DotBiasEnsemble(sgd + list(draws), weights=[(1-weight)*o for o in w] + [weight/len(draws)]*len(draws))
     return DotBiasLearner(learn.dls, model, loss_func=MSELossFlat(), metrics=[RMSE(), mae])
