@@ -13,7 +13,7 @@ from .loader import *
 from .loader import _dist_device
 from .learner import *
 from .sparse import *
-from .sparse import _unique, _coalesced
+from .sparse import _unique, _sum_rows, _coalesced
 
 # %% ../nbs/07_distributed.ipynb #dca8e4f3
 def _broadcast(self, t, rank):
@@ -73,9 +73,9 @@ def _merge(sp, gs, parts, world):
     for i,(p,g) in enumerate(zip(sp, gs)):
         idx = torch.cat([o[i][0] for o in parts])
         val = torch.cat([o[i][1] for o in parts])
-        if prev is None or len(prev[0])!=len(idx) or not torch.equal(prev[0], idx): prev = idx,*_unique(idx)  # a user's factors and bias share rows
+        if prev is None or len(prev[0])!=len(idx) or not torch.equal(prev[0], idx): prev = idx,*_unique(idx, len(p))  # a user's factors and bias share rows
         _,u,inv = prev
-        v = val.new_zeros((len(u),)+val.shape[1:]).index_add_(0, inv, val).div_(world)
+        v = _sum_rows(val, inv, len(u)).div_(world)
         p.grad = torch.sparse_coo_tensor(u[None], v, g.shape, is_coalesced=True, check_invariants=False)
 
 # %% ../nbs/07_distributed.ipynb #9df5bac7

@@ -1,12 +1,13 @@
 """Scale benchmark: ml-25m-shaped generated ratings (162,541 users, 59,047 items) at bs=8192.
 
 Builds DotBiasDataLoaders once, then trains one epoch (`fit_one_cycle(1, 5e-3, wd=0.1)`, 50 factors) with each path in
-`--paths`, side by side in this run: `dense` = dotbias_learner(dls), `sparse` = dotbias_learner(dls, sparse=True).
+`--paths`, side by side in this run: `dense` = dotbias_learner(dls), `sparse` = dotbias_learner(dls, sparse=True),
+`sparse-ops` = the same sparse path with its C++ row kernels off (FASTAI_DOTBIAS_KERNEL=0: PyTorch ops).
 Prints wall time per epoch (and per training step), final train/valid MSE, peak RSS, and the speed ratio.
 Peak RSS is the whole process's so far: run `--paths sparse` alone for the sparse path's own memory (data + training).
 With `--fastai-rows N` it then also compares fastai's CollabDataLoaders + collab_learner with ours on the first N ratings.
 
-    OMP_NUM_THREADS=1 python tests/bench_scale.py [--rows 25000000] [--paths dense,sparse] [--repeat 1] [--fastai-rows 0]
+    OMP_NUM_THREADS=1 python tests/bench_scale.py [--rows 25000000] [--paths dense,sparse,sparse-ops] [--repeat 1] [--fastai-rows 0]
 """
 import argparse, os, resource, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -16,6 +17,7 @@ warnings.simplefilter('ignore')
 from fastai.collab import *
 from fastai.tabular.all import *
 from fastai_dotbias.all import *
+row_kernels()   # build (or load) the sparse path's C++ row kernels before anything is timed
 from fastai_dotbias.synth import _draw_pairs
 
 def rss_gb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20
@@ -41,7 +43,7 @@ def epoch(learn):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--rows', type=int, default=25_000_000); p.add_argument('--fastai-rows', type=int, default=0)
-    p.add_argument('--paths', default='dense,sparse'); p.add_argument('--repeat', type=int, default=1)
+    p.add_argument('--paths', default='dense,sparse,sparse-ops'); p.add_argument('--repeat', type=int, default=1)
     a = p.parse_args()
     df, _ = timed(f"generate {a.rows:,} ratings", lambda: ratings_like_ml25m(a.rows))
     dls, t_dls = timed("DotBiasDataLoaders.from_df (bs=8192)", lambda: DotBiasDataLoaders.from_df(df, bs=8192, seed=0))
@@ -51,14 +53,17 @@ def main():
     for r in range(a.repeat):
         for path in a.paths.split(','):
             set_seed(0)
-            learn = dotbias_learner(dls, n_factors=50, sparse=path=='sparse')
+            if path=='sparse-ops': os.environ['FASTAI_DOTBIAS_KERNEL'] = '0'
+            else: os.environ.pop('FASTAI_DOTBIAS_KERNEL', None)
+            learn = dotbias_learner(dls, n_factors=50, sparse=path.startswith('sparse'))
             vals, t = timed(f"{path}: 1 epoch", lambda: epoch(learn))
             print(f"  {1000*t/len(dls.train):.1f} ms per training step (validation included); train/valid MSE {vals[0]:.4f} / {vals[1]:.4f}", flush=True)
             times.setdefault(path, []).append(t)
             del learn
-    if 'dense' in times and 'sparse' in times:
-        d,s = np.median(times['dense']),np.median(times['sparse'])
-        print(f"sparse vs dense, same run: {d/s:.1f}x faster per epoch ({d:.1f} s vs {s:.1f} s, median of {a.repeat})")
+    for path in ('sparse','sparse-ops'):
+        if 'dense' not in times or path not in times: continue
+        d,s = np.median(times['dense']),np.median(times[path])
+        print(f"{path} vs dense, same run: {d/s:.1f}x faster per epoch ({d:.1f} s vs {s:.1f} s, median of {a.repeat})")
     if not a.fastai_rows: return
     del dls
     small = df.iloc[:a.fastai_rows].reset_index(drop=True); del df
