@@ -91,7 +91,7 @@ def sync_sparse_grads(params, cap=None, group=None):
     mx,n = _room(counts, cap, world, group)
     buf = torch.cat([counts.view(torch.float32), _pack(gs, mx)])
     out = buf.new_empty(world*len(buf))
-    dist.all_gather_into_tensor(out, buf, group=group)
+    getattr(dist, 'all_gather_single', dist.all_gather_into_tensor)(out, buf, group=group)   # torch 2.14 renames it
     out = out.view(world, -1)
     k = 2*len(gs)
     all_counts = out[:,:k].contiguous().view(torch.int64)

@@ -11,6 +11,7 @@ steps, divided by N; TCP overhead and the loss gathers included, other users' tr
 Then it projects the sparse path's epoch time for 8 and 64 workers on a 10 Gb/s network from the measured parts.
 
     OMP_NUM_THREADS=1 python tests/bench_distributed.py [--rows 25000000] [--runs sparse:1,sparse:2,dense:1:60,dense:2:60]
+    OMP_NUM_THREADS=1 python tests/bench_distributed.py --allgather 1.8    # gloo's all-gather alone, 1.8 MB per process
 
 A run is path:N[:steps] (steps: time only that many training steps, and extrapolate the epoch).
 """
@@ -85,6 +86,19 @@ def worker(a):
                    valid_mse=None if a.steps else float(learn.recorder.values[-1][1]))
         print('RESULT ' + json.dumps(res), flush=True)
 
+def allgather_worker(mb, reps=100):
+    "Time gloo's all-gather alone: `mb` MB per process, after a barrier each time (no packing, merging or waiting for a slower rank)"
+    import statistics, torch, torch.distributed as dist
+    torch.set_num_threads(1); warnings.simplefilter('ignore')
+    dist.init_process_group('gloo')
+    buf = torch.randn(int(mb*1e6/4)); out = buf.new_empty(dist.get_world_size()*len(buf))
+    gather = getattr(dist, 'all_gather_single', dist.all_gather_into_tensor)
+    ts = []
+    for i in range(reps+10):
+        dist.barrier(); t = time.perf_counter(); gather(out, buf); ts.append(time.perf_counter()-t)
+    if dist.get_rank()==0: print('RESULT ' + json.dumps({'mb': mb, 'ms': 1000*statistics.median(ts[10:])}), flush=True)
+    dist.destroy_process_group()
+
 def run(rows, path, n, steps, warm):
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={n}', __file__, '--worker',
@@ -98,8 +112,15 @@ def main():
     p.add_argument('--rows', type=int, default=25_000_000); p.add_argument('--runs', default='sparse:1,sparse:2,dense:1:60,dense:2:60')
     p.add_argument('--warm', type=int, default=5)
     p.add_argument('--worker', action='store_true'); p.add_argument('--path'); p.add_argument('--steps', type=int, default=0)
+    p.add_argument('--allgather', type=float, default=0, help="only time gloo's all-gather of this many MB per process on 2 processes")
     a = p.parse_args()
-    if a.worker: return worker(a)
+    if a.worker: return allgather_worker(a.allgather) if a.path=='allgather' else worker(a)
+    if a.allgather:
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', __file__, '--worker', '--path', 'allgather', '--allgather', str(a.allgather)]
+        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+        if out.returncode: sys.exit(out.stderr[-3000:])
+        o = json.loads(next(l for l in out.stdout.splitlines() if l.startswith('RESULT '))[7:])
+        return print(f"gloo all-gather alone, 2 processes, {o['mb']} MB each: {o['ms']:.2f} ms (median of 100, a barrier before each)")
     print(f"{a.rows:,} generated ratings (ml-25m shape), global batch 8192, {os.cpu_count()} cores, gloo, 1 thread per process")
     print(f"{'path':>6} {'procs':>5} {'s/epoch':>8} {'ms/step':>8} {'fwd+bwd':>8} {'exchange':>8} {'opt':>6} {'MB sent/step/proc':>17} {'loopback MB':>11} {'RSS GB':>6} {'valid':>7}")
     res = []
