@@ -212,8 +212,10 @@ def _kernel_ok(p, st, g):
 
 def _kernel_step(kernel, p, st, g, s, h, wd, decouple_wd):
     "Step the rows of sparse `g` with `kernel`; coalesce `g` first if its rows do not increase strictly"
-    for g in (g, g.coalesce()):
-        if kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, float(s), decouple_wd): return
+    hs = h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, float(s), decouple_wd
+    if kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs): return
+    g = g.coalesce()
+    kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs)
 
 @patch
 def _step(self:LazyAdam, ps, h, wd):
