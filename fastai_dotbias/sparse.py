@@ -128,7 +128,7 @@ def _unique(idx, n):
 def _sum_rows(g, inv, n):
     "Row `i` of `g` added to row `inv[i]` of an `[n, ...]` zero tensor"
     k = row_kernels()
-    if k is not None and g.device.type=='cpu' and g.dtype in (torch.float32,torch.float64): return k.sum_rows(g.contiguous(), inv, n)
+    if k is not None and g.device.type=='cpu' and g.dtype in (torch.float32,torch.float64) and inv.dtype==torch.int64: return k.sum_rows(g.contiguous(), inv, n)
     return g.new_zeros((n,)+g.shape[1:]).index_add_(0, inv, g)
 
 class _SparseRows(torch.autograd.Function):
