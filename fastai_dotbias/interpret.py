@@ -108,10 +108,10 @@ def _idx(self:BiasInterpretation, names, is_item=True):
     return res
 
 @patch
-def _trained_items(self:BiasInterpretation):
-    "Items that can be recommended or listed as similar: all but `#na#` and, when the training ratings are known, those without any"
+def _trained_items(self:BiasInterpretation, min_ratings=1):
+    "Items that can be recommended or listed as similar: all but `#na#` and, when the training ratings are known, those with fewer than `min_ratings`"
     keep = np.ones(len(self.items), dtype=bool); keep[0] = False
-    if self.n_ratings.sum(): keep &= self.n_ratings > 0
+    if self.n_ratings.sum(): keep &= self.n_ratings >= max(min_ratings, 1)
     return keep
 
 def _check_n(n):
@@ -160,12 +160,12 @@ def user_factors(self:BiasInterpretation, users):
 
 # %% ../nbs/08_interpret.ipynb #39426c3f
 @patch
-def most_similar(self:BiasInterpretation, title, n=5):
-    "The `n` titles whose factors are closest in cosine similarity to `title`'s (fewer when the catalogue has fewer)"
+def most_similar(self:BiasInterpretation, title, n=5, min_ratings=1):
+    "The `n` titles with at least `min_ratings` training ratings whose factors are closest in cosine similarity to `title`'s (fewer when the catalogue has fewer)"
     _check_n(n)
     i = self._idx(title)[0]
     sims = F.cosine_similarity(self.i_fac, self.i_fac[i][None])
-    keep = self._trained_items(); keep[i] = False
+    keep = self._trained_items(min_ratings); keep[i] = False
     idxs = np.flatnonzero(keep)
     idxs = idxs[np.argsort(-sims[idxs].numpy(), kind='stable')[:n]]
     return self._frame(idxs, similarity=sims[idxs].numpy())
@@ -245,14 +245,14 @@ def plot_bias_vs_mean(self:BiasInterpretation, n=10, min_ratings=20, n_ends=3, f
 
 # %% ../nbs/08_interpret.ipynb #8201b9bb
 @patch
-def recommend(self:BiasInterpretation, user, n=10):
-    "The `n` titles with the highest predicted rating that `user` has not rated (fewer when fewer are left)"
+def recommend(self:BiasInterpretation, user, n=10, min_ratings=1):
+    "The `n` titles with at least `min_ratings` training ratings and the highest predicted rating that `user` has not rated (fewer when fewer are left)"
     _check_n(n)
     u = self._idx(user, is_item=False)[0]
     if self.seen is None: raise ValueError(
         "This model has no record of which titles each user rated (it was exported without its ratings), so recommendations would repeat them. "
         "Export it with `dotbias_learner`'s `learn.export()`, or call `keep_ratings(learn)` before `learn.export()`.")
-    keep = self._trained_items()
+    keep = self._trained_items(min_ratings)
     keep[self.seen[self.seen[:,0]==u, 1]] = False
     return self._best([(t[0][u], t[1][u]) for t in self.members], keep, n)
 

@@ -18,6 +18,8 @@ from .model import _members
 from .learner import *
 from .learner import _train_codes
 from .evaluate import *
+from .evaluate import _preds
+from .baselines import *
 import time, warnings
 
 # %% ../nbs/10_tune.ipynb #2ea66029
@@ -52,8 +54,16 @@ def inner_split(train, valid_pct=0.1, seed=0):
     if len(fit)==0 or len(valid)==0: _fail(f"Tuning needs an inner validation split: {len(train)} training ratings are too few for valid_pct={valid_pct}.")
     return train.iloc[fit],train.iloc[valid]
 
-def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, seed=0, verbose=False, on_trial=None, **fixed):
-    "The recipe (a dict for `fit_recipe`) with the lowest inner-validation RMSE on `train` after `n_trials` Optuna trials, and the study"
+def _blend_score(learn, valid):
+    "The model's share in its best blend with the bias baseline on the held-out `valid`, and the blend's RMSE there"
+    y = valid[learn.dls.train_ds.y_name].to_numpy(np.float64)
+    p = _preds(learn, valid).numpy()
+    with torch.no_grad(): b = baseline_model(learn.dls)(learn.dls.test_dl(valid, unknown='na').dataset.x).numpy()
+    w = blend_weight(p, b, y)
+    return w,float(np.sqrt(((w*p + (1-w)*b - y)**2).mean()))
+
+def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, seed=0, verbose=False, on_trial=None, blend=True, **fixed):
+    "The recipe (a dict for `fit_recipe`) with the lowest inner-validation RMSE on `train` after `n_trials` Optuna trials, and the study; with `blend`, each trial is scored blended with the bias baseline at its best share (`baseline_weight`)"
     try: import optuna
     except ImportError: raise ImportError("Tuning needs Optuna: pip install 'fastai-dotbias[tune]' (or pip install optuna).") from None
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
@@ -64,12 +74,14 @@ def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, see
         cb = OptunaPruning(trial)
         learn = fit_recipe(fit, valid, seed=seed, cbs=cb, **recipe)
         if cb.pruned: raise optuna.TrialPruned()
-        return math.sqrt(learn.recorder.values[-1][1])
+        w,rmse = _blend_score(learn, valid) if blend else (1.,math.sqrt(learn.recorder.values[-1][1]))
+        trial.set_user_attr('baseline_weight', w)
+        return rmse
     study = optuna.create_study(direction='minimize', sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))
     study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=[lambda st,t: on_trial(st, t)] if on_trial else None)
     if not any(t.value is not None for t in study.trials): raise TrainingError(f"No tuning trial finished within the time limit ({timeout} s). Allow more time, or fewer epochs.")
-    return {**study.best_params, **fixed},study
+    return {**study.best_params, **fixed, 'baseline_weight': study.best_trial.user_attrs['baseline_weight']},study
 
 # %% ../nbs/10_tune.ipynb #3f340700
 def tune_and_fit(train, valid, n_trials=30, timeout=None, ensemble=1, seed=0, space=None, on_trial=None, **fixed):
