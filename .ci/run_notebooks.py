@@ -5,9 +5,11 @@ each notebook in a fresh `python3` kernel started from this environment, in nbs/
 order, including `#| slow` cells (those that need MovieLens print that they skip when it is absent). Only cells marked
 `#| eval: false` are left out, as nbdev leaves them out: they are commands to copy, not to run. Nothing is written back.
 
-    python .ci/run_notebooks.py [--save] [NOTEBOOK ...]
+    python .ci/run_notebooks.py [--save [--keep-slow]] [NOTEBOOK ...]
 
-`--save` writes the outputs back into the notebooks (the docs show them), without execution timestamps.
+`--save` writes the outputs back into the notebooks (the docs show them), without execution timestamps. With `--keep-slow`,
+cells flagged `#| slow` keep the outputs already saved: on a machine without MovieLens they only print that they skip, and
+the MovieLens results saved where it was present stay in the docs.
 """
 import re, sys, time
 from pathlib import Path
@@ -18,7 +20,9 @@ from nbclient.exceptions import CellExecutionError
 root = Path(__file__).resolve().parent.parent
 _skip = re.compile(r'^\s*#\|\s*eval\s*:\s*false\s*$', re.M)
 
-def run(path, save=False):
+_slow = re.compile(r'^\s*#\|\s*slow\s*$', re.M)
+
+def run(path, save=False, keep_slow=False):
     nb = nbformat.read(path, as_version=4)
     skipped = [c for c in nb.cells if c.cell_type=='code' and _skip.search(c.source)]
     n_skip = len(skipped)
@@ -28,17 +32,18 @@ def run(path, save=False):
     if save:
         ran = {c.id: c for c in run_nb.cells}
         for c in nb.cells:
+            if keep_slow and _slow.search(c.source): continue
             if c.id in ran and c.cell_type=='code': c.outputs,c.execution_count,c.metadata = ran[c.id].outputs,ran[c.id].execution_count,{k:v for k,v in c.metadata.items() if k!='execution'}
         nbformat.write(nb, path)
     n = sum(1 for c in run_nb.cells if c.cell_type=='code')
     print(f"  {path.name}: {n} cells ran in {time.time()-t:.0f} s" + (f" ({n_skip} `eval: false` left out)" if n_skip else ''), flush=True)
 
 if __name__ == '__main__':
-    save = '--save' in sys.argv
-    nbs = [Path(p).resolve() for p in sys.argv[1:] if p!='--save'] or sorted((root/'nbs').glob('*.ipynb'))
+    save,keep_slow = '--save' in sys.argv,'--keep-slow' in sys.argv
+    nbs = [Path(p).resolve() for p in sys.argv[1:] if p not in ('--save','--keep-slow')] or sorted((root/'nbs').glob('*.ipynb'))
     failed = []
     for p in nbs:
-        try: run(p, save)
+        try: run(p, save, keep_slow)
         except CellExecutionError as e:
             failed.append(p.name)
             print(f"  {p.name}: FAILED\n{str(e)[-3000:]}", flush=True)

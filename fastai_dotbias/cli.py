@@ -118,13 +118,14 @@ _recipe = (('--epochs', _positive_int, 5, 'epochs of fit_one_cycle'), ('--lr', _
            ('--bs', _positive_int, 64, 'batch size'))
 
 def _data_args(p):
-    p.add_argument('--data', default=None, help="'sample', 'ml-100k', a MovieLens folder (u.data, ratings.csv or ratings.dat layout) or a ratings CSV file (default: ml-100k if fastai's data folder has it, else sample)")
-    for k in ('user','item','rating'): p.add_argument(f'--{k}-name', default=None, help=f"the {k} column of a CSV (default: found by name, e.g. {k}, {k}Id, {k}_id)" if k!='rating' else "the rating column of a CSV (default: rating, ratings, score or stars)")
+    p.add_argument('--data', default=None, help="'sample', 'ml-100k', a MovieLens folder (u.data, ratings.csv or ratings.dat layout), a folder holding one ratings file, or a ratings file: comma-, tab-, space-, ';'-, '|'- or '::'-separated text (.csv, .tsv, .txt, .dat; plain, .gz, .bz2, .xz or a one-file .zip) or Parquet (default: ml-100k if fastai's data folder has it, else sample)")
+    for k in ('user','item','rating'): p.add_argument(f'--{k}-name', default=None, help=f"the {k} column (default: found by name in any case, e.g. {k}, {k}ID, {k}_id; in a file without a header line, by content)" if k!='rating' else "the rating column (default: found by name in any case, e.g. rating, score, stars, movieRating; in a file without a header line, the column with few distinct numbers)")
 
 def _recipe_args(p):
     for a,ty,d,h in _recipe: p.add_argument(a, type=ty, default=d, help=f'{h} (default: {d})')
     p.add_argument('--lr-bias', type=_finite(0, strict=True), default=None, help='maximum learning rate of the bias tables (default: --lr)')
     p.add_argument('--wd-bias', type=_finite(0), default=None, help='weight decay of the bias tables (default: --wd)')
+    p.add_argument('--init-biases', choices=('auto', 'random', 'baseline'), default='auto', help="where the bias tables start: 'random' (the book's), 'baseline' (Koren's user+item biases, with no weight decay on them unless --wd-bias is given), or 'auto': the baseline when 30%% or more of the users have 3 or fewer ratings, far sparser than MovieLens (default: auto)")
     p.add_argument('--sparse', action='store_true', help='train only the rows each batch touches (LazyAdam): faster on large catalogues, slightly different from the dense recipe (see the sparse page)')
     p.add_argument('--seed', type=_seed, default=None, help='seed for the split, the batches and the initial parameters: the same seed gives the same run (default: random)')
 

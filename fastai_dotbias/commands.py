@@ -90,10 +90,21 @@ def _load_data(args):
     "The ratings `args` name, their (user, item, rating) columns, and a line describing them"
     ratings = load_ratings(ifnone(args.data, default_data()), args.user_name, args.item_name, args.rating_name)
     user,item,rating = args.cols = ratings.attrs['cols']   # every path (tuning, ensembles, folds, --nproc) trains on these columns
+    args.data_notes = ratings.attrs.get('notes', [])
     note = '' if args.data else " (the default: ml-100k is used when fastai's data folder has it)"
     desc = (f"Data: {ratings.attrs['source']}{note}: {len(ratings):,} ratings, {ratings[user].nunique():,} users, {ratings[item].nunique():,} items; "
-            f"user={user}, item={item}, rating={rating}")
+            f"user={user}, item={item}" + (f" (the {ids} ids, shown by {item})" if (ids := ratings.attrs.get('item_ids')) else '') + f", rating={rating}")
     return ratings,(user,item,rating),desc
+
+def _say_data(desc, args):
+    "The data's line, first; what reading it chose or changed (guessed columns, merged titles) waits for `_data_notes`"
+    _say(desc, flush=True)
+
+def _data_notes(args):
+    "The notes of reading the data, as `note:` lines, once the run has passed its checks (a failure stays one line)"
+    if not rank_distrib():
+        for n in getattr(args, 'data_notes', []): warn(n)
+    args.data_notes = []
 
 def _check_sizes(dls, bs):
     "Refuse loaders with no full training batch or no validation rating, in the CLI's words"
@@ -117,9 +128,21 @@ def _lr_wd(args):
     if not _bias_groups(args): return args.lr,args.wd
     return np.array([args.lr, ifnone(args.lr_bias, args.lr)]),[args.wd, ifnone(args.wd_bias, args.wd)]
 
+def _init(args, ratings, user):
+    "Where the biases start under `--init-biases`: 'auto' is 'baseline' when the data is far sparser than MovieLens (`few_ratings`), and a line says so"
+    if args.init_biases!='auto': return args.init_biases
+    share = float((ratings[user].value_counts() <= 3).mean()) if len(ratings) else 0.
+    if share < 0.3: return 'random'
+    _say(f"Sparse data: {share:.0%} of the users have 3 or fewer ratings (in MovieLens 100k none has fewer than 20), so the biases start at the user+item baseline"
+         + (", with no weight decay on them" if args.wd_bias is None else '') + " (--init-biases random keeps the book's start)")
+    if args.wd_bias is None: args.wd_bias = 0.
+    return 'baseline'
+
 def _recipe_text(args):
     "The recipe of `args`, as the run's header says it"
     bias = ''.join(f", {k}_bias={v}" for k,v in (('lr', args.lr_bias), ('wd', args.wd_bias)) if v is not None)
+    if getattr(args, 'init', 'random')=='baseline': bias += ', biases from the baseline'
+
     return f"fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}{bias}), n_factors={args.n_factors}, bs={args.bs}"
 
 def _save(learn, fname):
@@ -165,13 +188,13 @@ def _outputs(learn, args, plots):
         print(f"Saved learner: {args.save} (load it with fastai's load_learner, or query it with `{prog} recommend` and `{prog} similar`)")
 
 # %% ../nbs/12_commands.ipynb #6756643b
-def _sparse_cause(dls, n_factors):
+def _sparse_cause(dls, n_factors, init='random'):
     "Why a model may lose to the baselines on `dls`' training ratings, in a clause"
     per_user = np.bincount(_train_codes(dls)[0][:,0])
     share = (per_user[per_user > 0] <= 3).mean()
-    if share < 0.3: return "the recipe does not fit these ratings"
-    return (f"{share:.0%} of the users have 3 or fewer training ratings, too few to learn {n_factors} factors each, and weight decay pulls "
-            "the biases of rarely rated users and titles towards the middle of y_range")
+    if share < 0.3: return "the recipe has not fit these ratings (too few epochs, or a learning rate or weight decay that does not suit them)"
+    return (f"{share:.0%} of the users have 3 or fewer training ratings, too few to learn {n_factors} factors each"
+            + (", and weight decay pulls the biases of rarely rated users and titles towards the middle of y_range" if init!='baseline' else ''))
 
 def _baselines(learn, rmse, args):
     "Print the baselines' validation RMSE next to the model's `rmse`, and a note when the model does not beat them"
@@ -180,7 +203,7 @@ def _baselines(learn, rmse, args):
     best = min(res, key=res.get)
     if rmse >= res[best]:
         fix = "--tune 20: it searches the recipe and blends it with the bias baseline" if not args.tune else "more --tune trials, or fewer --n-factors and more --wd"
-        warn(f"the model (valid RMSE {rmse:.4f}) does not beat the {best} baseline ({res[best]:.4f}) on the same split: {_sparse_cause(learn.dls, args.n_factors)}. Try {fix}.")
+        warn(f"the model (valid RMSE {rmse:.4f}) does not beat the {best} baseline ({res[best]:.4f}) on the same split: {_sparse_cause(learn.dls, args.n_factors, getattr(args, 'init', 'random'))}. Try {fix}.")
 
 # %% ../nbs/12_commands.ipynb #0380e56a
 def _train(args):
@@ -190,13 +213,16 @@ def _train(args):
         if f: check_not_data(f, o, ifnone(args.data, default_data()))
     if args.seed is not None: set_seed(args.seed)
     ratings,(user,item,rating),desc = _load_data(args)
-    _say(desc)
+    _say_data(desc, args)
+    args.init = _init(args, ratings, user)
     if args.tune or args.ensemble>1 or args.gibbs: return _train_tuned(args, ratings, plots)
     dls,seed = _dls(args, ratings, (user,item,rating))
     if seed is not None: set_seed(seed)
     learn = dotbias_learner(dls, n_factors=args.n_factors, cbs=ShowBiasesCallback(args.top), sparse=args.sparse, **(dict(splitter=bias_splitter) if _bias_groups(args) else {}))
+    if args.init=='baseline': init_biases(learn)
     last = LastEpoch()
     try:   # the recipe line inside the try: a Ctrl-C as soon as it shows gets the line about --save, not a bare 'interrupted.'
+        _data_notes(args)
         _say(f"Recipe: {_recipe_text(args)}, y_range={learn.model.y_range}" + (', sparse' if args.sparse else ''))
         _fit(learn, args, [last])
     except KeyboardInterrupt: _interrupted(learn, last, args)
@@ -217,16 +243,17 @@ def _trial_line(study, trial):
 def _recipe_of(args):
     "The recipe the command-line options give, as `fit_recipe` arguments, on the columns the data was read with"
     cols = dict(zip(('user_name','item_name','rating_name'), getattr(args, 'cols', (None,)*3)))
-    return dict(n_factors=args.n_factors, bs=args.bs, epochs=args.epochs, lr=args.lr, wd=args.wd, lr_bias=args.lr_bias, wd_bias=args.wd_bias, sparse=args.sparse, **cols)
+    return dict(n_factors=args.n_factors, bs=args.bs, epochs=args.epochs, lr=args.lr, wd=args.wd, lr_bias=args.lr_bias, wd_bias=args.wd_bias, sparse=args.sparse, init=args.init, **cols)
 
 def _tune_or_not(args, trn, val, seed):
     "Tune on `trn` when `--tune` is given (printing each trial), then train the recipe (`--ensemble` seeds) on `trn`, validated on `val`"
+    _data_notes(args)
     recipe = _recipe_of(args)
     if args.tune:
         print(f"Tuning: {args.tune} trials{f' or {args.tune_minutes:g} minutes' if args.tune_minutes else ''} on an inner split of the training part ({len(trn):,} ratings; 10% held out for tuning, the validation/test ratings are not used)")
         cols = {k:v for k,v in recipe.items() if k.endswith('_name')}
-        recipe,_ = tune_recipe(trn, n_trials=args.tune, timeout=args.tune_minutes*60 if args.tune_minutes else None, seed=seed, on_trial=_trial_line, sparse=args.sparse, **cols)
-        print(f"Tuned recipe: {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k,v in recipe.items() if v is not None and k not in cols and (k!='sparse' or v))}")
+        recipe,_ = tune_recipe(trn, n_trials=args.tune, timeout=args.tune_minutes*60 if args.tune_minutes else None, seed=seed, on_trial=_trial_line, sparse=args.sparse, init=args.init, **cols)
+        print(f"Tuned recipe: {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k,v in recipe.items() if v is not None and k not in cols and (k!='sparse' or v) and (k!='init' or v!='random'))}")
     t = time.perf_counter()
     learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, **recipe)
     if args.ensemble>1: print(f"Trained {args.ensemble} models from seeds {seed}..{seed+args.ensemble-1} and averaged them ({time.perf_counter()-t:.0f} s)")
@@ -267,8 +294,10 @@ def _folds(args):
         if folder is not None and not Path(folder).is_dir():
             raise ValueError(f"--split {args.split} is MovieLens 100k's own split, read from its folder; --data {data} is not a folder. Use --data ml-100k (or the extracted ml-100k folder), or a random, temporal or kfold:N split.")
         folder = _ml100k_path(folder)
+        args.init = 'random' if args.init_biases=='auto' else args.init_biases
         return f"Data: MovieLens 100k's own split {args.split} from {_short(folder)}",split_folds(args.split, folder)
     ratings,(user,item,rating),desc = _load_data(args)
+    args.init = _init(args, ratings, user)
     return desc,split_folds(args.split, ratings, seed=ifnone(args.seed, 0), user_name=user, item_name=item)
 
 # %% ../nbs/12_commands.ipynb #57afe53a
@@ -285,7 +314,7 @@ def _baseline_line(base, k):
 
 def _evaluate(args):
     desc,folds = _folds(args)
-    print(desc)
+    _say_data(desc, args)
     recipe = (f"tuned on each training part ({args.tune} trials)" if args.tune else
               _recipe_text(args)) + (f", average of {args.ensemble} seeds" if args.ensemble>1 else '') + (f", half and half with {args.gibbs} Gibbs sweeps" if args.gibbs else '')
     print(f"Recipe: {recipe}, seed={ifnone(args.seed, 0)}; "

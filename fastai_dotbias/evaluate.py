@@ -296,24 +296,26 @@ def bias_splitter(model):
     "Two parameter groups of a `DotProductBias`: the factor tables, then the bias tables"
     return [[model.user_factors, model.movie_factors], [model.user_bias, model.movie_bias]]
 
-def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs, quiet):
-    "One `dotbias_learner` trained with `fit_one_cycle`; the biases get their own `lr_bias`/`wd_bias` when given"
+def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs, quiet, init='random'):
+    "One `dotbias_learner` trained with `fit_one_cycle`; the biases get their own `lr_bias`/`wd_bias` when given, and start at the baseline with `init='baseline'`"
     set_seed(seed)
     groups = lr_bias is not None or wd_bias is not None
     learn = dotbias_learner(dls, n_factors=n_factors, metrics=[RMSE(), mae], cbs=cbs, sparse=sparse, **(dict(splitter=bias_splitter) if groups else {}))
+    if init=='baseline': init_biases(learn)
+    elif init!='random': raise ValueError(f"init={init!r}: the biases start 'random' (the book's) or at the 'baseline'.")
     if groups: lr,wd = np.array([lr, ifnone(lr_bias, lr)]),[wd, ifnone(wd_bias, wd)]
     with (learn.no_bar() if quiet else contextlib.nullcontext()), (learn.no_logging() if quiet else contextlib.nullcontext()):
         learn.fit_one_cycle(epochs, lr, wd=wd)
     return learn
 
 def fit_recipe(train, valid, n_factors=50, bs=64, epochs=5, lr=5e-3, wd=0.1, lr_bias=None, wd_bias=None, ensemble=1, sparse=False, seed=0,
-               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1.):
-    "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`)"
+               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random'):
+    "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`); `init='baseline'` starts the biases at it (`init_biases`)"
     user_name,item_name,rating_name = _cols(train, user_name, item_name, rating_name)
     learns = []
     for j in range(ensemble):
         dls = DotBiasDataLoaders.from_dfs(train, valid, user_name=user_name, item_name=item_name, rating_name=rating_name, bs=bs, seed=seed+j)
-        learns.append(_fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed+j, cbs, quiet))
+        learns.append(_fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed+j, cbs, quiet, init))
     learn = learns[0] if ensemble==1 else DotBiasLearner(learns[0].dls, DotBiasEnsemble([l.model for l in learns]), loss_func=MSELossFlat(), metrics=[RMSE(), mae])
     return with_baseline(learn, baseline_weight)
 

@@ -300,7 +300,8 @@ def find_cols(df, user_name=None, item_name=None, rating_name=None, titles=False
             if item==label: notes.append(_merged_note(df, ids, label))
             elif item_name is None:
                 n = label_items(df, ids, label)
-                notes.append(f"the items are the {ids!r} ids, shown by their {label}" + (f"; {n} ids share a {label} with another id and stay apart, shown as '{label} (id ...)'" if n else ''))
+                if n: notes.append(f"{n} {ids!r} ids share a {label} with another id: they stay apart as items, shown as '{label} (id ...)'")
+                df.attrs['item_ids'] = ids   # the items are these ids, shown by `label`
                 item = label
         cols = (user, item, rating)
     df.attrs.update(cols=cols, guessed=guessed, notes=[o for o in notes if o])

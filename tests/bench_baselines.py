@@ -3,7 +3,8 @@ Koren's user+item biases and the most popular titles, on the same random 80/20 s
 
     OMP_NUM_THREADS=1 python tests/bench_baselines.py [--trials 20] [--shapes movielens-like,very-sparse,ml-100k]
 
-Shapes: `movielens-like` (synth_ratings at MovieLens 100k's size: 943 users, 1,682 titles, 100k ratings), `very-sparse`
+Recipes: the book's; the book's with the biases started at the baseline and no weight decay on them (what `train` does on
+far sparser data); and `tune_and_fit` with `--init-biases auto`'s choice. Shapes: `movielens-like` (synth_ratings at MovieLens 100k's size: 943 users, 1,682 titles, 100k ratings), `very-sparse`
 (20,000 users and 6,000 titles for 40,000 ratings: most users have 1-3 ratings, a long tail of titles rated once), and
 `ml-100k` (read by fastai's `untar_data`; skipped with a line when it is not in fastai's data folder).
 """
@@ -30,8 +31,10 @@ def main():
         per_user = df.user.value_counts()
         print(f"{name}: {len(df):,} ratings, {df.user.nunique():,} users, {df[item].nunique():,} items; users with <= 3 ratings {(per_user <= 3).mean():.0%}", flush=True)
         trn, tst = (df.iloc[o] for o in _split(len(df), 0.2, 0))
+        init = 'baseline' if (trn.user.value_counts() <= 3).mean() >= 0.3 else 'random'   # the CLI's --init-biases auto
         for recipe, fit in (('book recipe', lambda: fit_recipe(trn, tst, item_name=item)),
-                            (f'tuned ({a.trials} trials)', lambda: tune_and_fit(trn, tst, n_trials=a.trials, item_name=item)[0])):
+                            ('biases from the baseline, wd_bias=0', lambda: fit_recipe(trn, tst, item_name=item, init='baseline', wd_bias=0.)),
+                            (f'tuned ({a.trials} trials, init={init})', lambda: tune_and_fit(trn, tst, n_trials=a.trials, item_name=item, init=init)[0])):
             t = time.perf_counter(); learn = fit(); secs = time.perf_counter() - t
             tab = compare_baselines(learn, tst)
             if not rows or rows[-1][0] != name:

@@ -23,15 +23,30 @@ def sparse_csv(tmp_path_factory):
 def _num(out, pat): return float(re.search(pat, out).group(1))
 
 def test_book_recipe_on_sparse_data_says_it_loses_to_the_baseline(sparse_csv):
-    res = run('train', '--data', sparse_csv, '--user-name', 'uid', '--item-name', 'iid', '--rating-name', 'stars', '--seed', '0', '--bs', '256')
+    res = run('train', '--data', sparse_csv, '--user-name', 'uid', '--item-name', 'iid', '--rating-name', 'stars', '--seed', '0', '--bs', '256', '--init-biases', 'random')
     out = res.stdout
-    assert 'user=uid, item=iid, rating=stars' in out.splitlines()[0]
+    assert 'user=uid, item=iid, rating=stars' in out.splitlines()[0] and 'Sparse data' not in out
     model = _num(out, r'Valid MSE [\d.]+, RMSE ([\d.]+)')
     gm,bias = _num(out, r'global mean RMSE ([\d.]+)'),_num(out, r'user\+item bias RMSE ([\d.]+)')
     # the baselines, recomputed by hand on the same split, agree with what the command printed
     assert bias < gm and model > bias
     notes = [l for l in res.stderr.splitlines() if l.startswith('fastai-dotbias: note: the model')]
     assert len(notes) == 1 and 'does not beat the user+item bias baseline' in notes[0] and '--tune' in notes[0], res.stderr
+
+def test_default_on_sparse_data_starts_biases_at_the_baseline_and_beats_it(sparse_csv):
+    res = run('train', '--data', sparse_csv, '--seed', '0', '--bs', '256')   # columns uid, iid, stars found by name
+    out = res.stdout
+    assert out.splitlines()[0].endswith('user=uid, item=iid, rating=stars'), out
+    assert out.splitlines()[1].startswith('Sparse data: ') and 'biases from the baseline' in out.splitlines()[2], out
+    model,bias = _num(out, r'Valid MSE [\d.]+, RMSE ([\d.]+)'),_num(out, r'user\+item bias RMSE ([\d.]+)')
+    assert model < bias - 0.003, out
+    assert 'does not beat' not in res.stderr
+
+def test_sample_keeps_the_books_recipe():
+    out = run('train', '--data', 'sample', '--seed', '0').stdout
+    assert 'Sparse data' not in out and 'Recipe: fit_one_cycle(5, 0.005, wd=0.1), n_factors=50, bs=64, y_range=(0, 5.5)' in out, out
+    model,bias = _num(out, r'Valid MSE [\d.]+, RMSE ([\d.]+)'),_num(out, r'user\+item bias RMSE ([\d.]+)')
+    assert model < bias
 
 def test_tune_honours_column_names_and_beats_the_bias_baseline(sparse_csv):
     res = run('train', '--data', sparse_csv, '--user-name', 'uid', '--item-name', 'iid', '--rating-name', 'stars', '--seed', '0', '--tune', '4')

@@ -50,7 +50,7 @@ def r(d): return pd.read_csv(d/'r.csv')
 def test_same_seed_same_run_in_two_processes(d):
     runs = [ok(cli('train', '--data', d/'r.csv', '--epochs', '2', '--seed', '7', '--save', d/f'seed{i}.pkl')) for i in (0, 1)]
     assert untimed(runs[0].stdout).replace('seed0', 'seed1') == untimed(runs[1].stdout)
-    from fastai_dotbias.cli import load_model
+    from fastai_dotbias.commands import load_model
     a, b = (load_model(d/f'seed{i}.pkl').model for i in (0, 1))
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     other = ok(cli('train', '--data', d/'r.csv', '--epochs', '2', '--seed', '8'))
@@ -246,7 +246,7 @@ def test_ctrl_c_saves_the_last_completed_epoch(big):
     res = _interrupt(['train', '--data', big, '--epochs', '50', '--seed', '0', '--save', save], after='         1  ')
     line = fails(res, 'interrupted during epoch', 'of 50: saved the learner after its', code=130)
     assert int(re.search(r'after its (\d+) completed epoch', line)[1]) >= 1
-    from fastai_dotbias.cli import load_model
+    from fastai_dotbias.commands import load_model
     assert load_model(save).model.user_factors.shape[1] == 50
     assert not [o for o in big.parent.iterdir() if o.name.endswith('.tmp')]
 
@@ -271,8 +271,11 @@ def test_semicolon_csv_is_read(d, r):
     assert '(semicolon-separated): 2,000 ratings, 60 users' in ok(cli('train', '--data', d/'semi.csv', '--epochs', '1')).stdout
 
 def test_headerless_csv(d, r):
-    r.to_csv(d/'nohead.csv', index=False, header=False)
-    fails(cli('train', '--data', d/'nohead.csv'), 'has no header line', 'holds numbers, not column names', 'Add a first line naming the columns')
+    "A file without a header line is read by content, and the first line says which columns were chosen"
+    r[['user', 'movie', 'rating', 'timestamp']].to_csv(d/'nohead.csv', index=False, header=False)
+    res = ok(cli('train', '--data', d/'nohead.csv', '--epochs', '1', '--top', '3'))
+    assert res.stdout.splitlines()[0].endswith('user=col1, item=col2, rating=col3'), res.stdout
+    assert 'no header line, so the columns were chosen by their content' in res.stderr and 'col4 looks like timestamps' in res.stderr, res.stderr
 
 def test_u_data_file_instead_of_its_folder(d): fails(cli('train', '--data', d/'ml'/'u.data'), 'is a file of MovieLens 100k', f"Pass its folder ({d/'ml'})")
 

@@ -67,7 +67,7 @@ def test_parquet(tmp_path, r):
     r[['user','movie','rating','title']].rename(columns={'user':'customer_id','movie':'product_id','rating':'stars'}).to_parquet(tmp_path/'r.parquet')
     df = check(load_ratings(tmp_path/'r.parquet'), ('customer_id','title','stars'), r)
     assert df.attrs['source'] == f"ratings file {tmp_path/'r.parquet'} (Parquet)"
-    assert df.attrs['notes'] == ["the items are the 'product_id' ids, shown by their title"]
+    assert df.attrs['notes'] == [] and df.attrs['item_ids'] == 'product_id'   # no title is shared: nothing to note
 
 # Names real exports use
 def test_book_crossing(tmp_path, r):
@@ -94,7 +94,7 @@ def test_two_ids_sharing_a_name_stay_two_items(tmp_path, r):
     shown = sorted(df.title[df.movieId.isin([a, b])].unique())
     title = twin.title[twin.movie==a].iloc[0]
     assert shown == sorted([f'{title} (id {a})', f'{title} (id {b})'])
-    assert df.attrs['notes'] == ["the items are the 'movieId' ids, shown by their title; 2 ids share a title with another id and stay apart, shown as 'title (id ...)'"]
+    assert df.attrs['notes'] == ["2 'movieId' ids share a title with another id: they stay apart as items, shown as 'title (id ...)'"]
     with pytest.warns(UserWarning, match=r'rows repeat a \(user, title\) pair'):   # the book's choice, asked for: one item, and a note that says so
         df = load_ratings(tmp_path/'r.csv', item_name='title')
     assert df.title.nunique() == r.movie.nunique()-1
