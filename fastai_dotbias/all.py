@@ -10,3 +10,5 @@ from .baselines import *
 from .evaluate import *
 from .tune import *
 from .distributed import *
+from .export import *
+from .serve import *
