@@ -366,9 +366,11 @@ def _recommend(args):
         user = ifnone(args.user, interp.users[int(np.argmax(interp.n_user_ratings[1:]>0))+1])
         recs = interp.recommend(user, args.n, min_ratings=args.min_ratings)
         who = f"user {user}" + (' (no --user given: the first user of the model)' if args.user is None else '')
-    print(f"Recommendations for {who}, among titles with at least {args.min_ratings} training rating{'s' if args.min_ratings>1 else ''}")
+    print(f"Recommendations for {who}, among titles with at least {_ratings(args.min_ratings)}")
     _table(recs)
-    if len(recs) < args.n: print(f"{prog}: note: only {len(recs)} titles with at least {args.min_ratings} training ratings are left that this user has not rated (--min-ratings).", file=sys.stderr)
+    if len(recs) < args.n: print(f"{prog}: note: only {len(recs)} titles with at least {_ratings(args.min_ratings)} are left that this user has not rated (--min-ratings).", file=sys.stderr)
+
+def _ratings(n): return f"{n} training rating{'s' if n>1 else ''}"
 
 def _table(df):
     "Print a query's table, its counts named for what they count"
@@ -377,6 +379,6 @@ def _table(df):
 def _similar(args):
     interp = BiasInterpretation.from_learner(load_model(args.model))
     sims = interp.most_similar(args.title, args.n, min_ratings=args.min_ratings)
-    print(f"Titles closest to {args.title!r} in factor space, among those with at least {args.min_ratings} training rating{'s' if args.min_ratings>1 else ''}")
+    print(f"Titles closest to {args.title!r} in factor space, among those with at least {_ratings(args.min_ratings)}")
     _table(sims)
-    if len(sims) < args.n: print(f"{prog}: note: the model has only {len(sims)} other titles with at least {args.min_ratings} training ratings (--min-ratings).", file=sys.stderr)
+    if len(sims) < args.n: print(f"{prog}: note: the model has only {len(sims)} other titles with at least {_ratings(args.min_ratings)} (--min-ratings).", file=sys.stderr)

@@ -142,24 +142,27 @@ def cli(*args):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
     return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
 
-def trains(res, r):
+def trains(res, r, cols):
+    "Assert a run that trained on the columns `cols` (user, item, rating) and reported the baselines; its Data line"
     assert res.returncode == 0, res.stderr
     assert 'Traceback' not in res.stderr, res.stderr
-    data = next(l for l in res.stdout.splitlines() if l.startswith('Data: '))
-    assert f"{len(r):,} ratings, {r.user.nunique():,} users, {r.movie.nunique():,} items" in data, data
+    data = res.stdout.splitlines()[0]
+    assert data.startswith('Data: ') and f"{len(r):,} ratings, {r.user.nunique():,} users, {r.movie.nunique():,} items" in data, data
+    assert data.endswith('user={}, item={}, rating={}'.format(*cols)), data
+    assert 'Baselines on the same split: global mean RMSE' in res.stdout and 'user+item bias RMSE' in res.stdout, res.stdout
     return data
 
 def test_cli_headerless_whitespace_file(tmp_path, r):
     (tmp_path/'r.txt').write_text(lines(r, ['user','movie','rating','timestamp'], ' '))
-    assert f"ratings file {tmp_path/'r.txt'} (whitespace-separated, no header line)" in trains(cli('train', '--data', tmp_path/'r.txt', '--epochs', 1, '--seed', 0), r)
+    assert f"ratings file {tmp_path/'r.txt'} (whitespace-separated, no header line)" in trains(cli('train', '--data', tmp_path/'r.txt', '--epochs', 1, '--seed', 0), r, ('col1', 'col2', 'col3'))
 
 def test_cli_folder_with_a_plain_ratings_csv(tmp_path, r):
     r[['user','movie','rating']].rename(columns={'user':'userID','movie':'ISBN','rating':'Book-Rating'}).to_csv(tmp_path/'ratings.csv', index=False)
-    assert f"ratings CSV {tmp_path/'ratings.csv'}" in trains(cli('train', '--data', tmp_path, '--epochs', 1, '--seed', 0), r)
+    assert f"ratings CSV {tmp_path/'ratings.csv'}" in trains(cli('train', '--data', tmp_path, '--epochs', 1, '--seed', 0), r, ('userID', 'ISBN', 'Book-Rating'))
 
 def test_cli_parquet(tmp_path, r):
     r[['user','movie','rating']].rename(columns={'movie':'anime_id'}).to_parquet(tmp_path/'r.parquet')
-    trains(cli('train', '--data', tmp_path/'r.parquet', '--epochs', 1, '--seed', 0), r)
+    trains(cli('train', '--data', tmp_path/'r.parquet', '--epochs', 1, '--seed', 0), r, ('user', 'anime_id', 'rating'))
 
 def test_cli_header_naming_fewer_fields(tmp_path, r):
     (tmp_path/'r.csv').write_text('user,item,rating,timestamp\n' + lines(r, ['user','movie','cat','rating','helpful','timestamp'], ','))
