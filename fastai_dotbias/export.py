@@ -9,6 +9,7 @@ __all__ = []
 from fastai.tabular.all import *
 from .learner import *
 from .interpret import *
+import zipfile, struct
 
 # %% ../nbs/13_export.ipynb #b19e5dc4
 _format,_version = 'fastai-dotbias-factors',1
@@ -27,7 +28,7 @@ def _seen_csr(seen, n_users, n_items):
     u,i = np.divmod(key, n_items)
     indptr = np.zeros(n_users+1, dtype=np.int64)
     np.cumsum(np.bincount(u, minlength=n_users), out=indptr[1:])
-    return indptr,i.astype(np.int32)
+    return indptr,i.astype(np.uint16 if n_items <= 2**16 else np.int32)
 
 # %% ../nbs/13_export.ipynb #60d81b64
 def _nan_pair(o): return np.array([np.nan, np.nan] if o is None else [float(o[0]), float(o[1])])
@@ -49,12 +50,27 @@ def _factor_arrays(interp):
     res['seen_indptr'],res['seen_indices'] = _seen_csr(seen, n_users, n_items)
     return res
 
-# %% ../nbs/13_export.ipynb #fe1b351e
+# %% ../nbs/13_export.ipynb #3e65b23e
+def _member(z, name, a, compress):
+    "Write the array `a` as `name`.npy into the open zip `z`, deflated or else stored with its data at a multiple of 64 bytes"
+    info = zipfile.ZipInfo(name+'.npy', date_time=(1980,1,1,0,0,0))
+    info.compress_type,info.file_size = (zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED),a.nbytes+1024   # the size decides zip64
+    if not compress:
+        zip64 = info.file_size*1.05 > zipfile.ZIP64_LIMIT
+        start = z.fp.tell() + 30 + len(info.filename) + 4 + 20*zip64   # local header, name, the padding field's own 4 bytes, zip64 sizes
+        pad = -start % 64                                               # the .npy header is itself a multiple of 64 bytes
+        info.extra = struct.pack('<HH', 0xD935, pad) + b'\0'*pad        # zipalign's padding field
+    with z.open(info, 'w') as f: np.lib.format.write_array(f, np.asarray(a), allow_pickle=False)
+
+def _savez(fname, arrs):
+    "Write `arrs` to `fname` as an `.npz`: strings deflated, numbers stored ready to map"
+    with open(fname, 'wb') as f, zipfile.ZipFile(f, 'w', allowZip64=True) as z:
+        for k,a in arrs.items(): _member(z, k, a, compress=a.dtype.kind=='U')
+
+# %% ../nbs/13_export.ipynb #38a87af5
 @patch
 def export_factors(self:Learner, fname='factors.npz'):
     "Write the model's tables, `y_range`s, weights, vocabularies and each user's seen titles to `self.path/fname`, a pickle-free NumPy `.npz` that `DotBiasScorer.load` reads without fastai"
     if rank_distrib(): return
     arrs = _factor_arrays(BiasInterpretation.from_learner(self))
-    def write(tmp):
-        with open(tmp, 'wb') as f: np.savez_compressed(f, **arrs)
-    return atomic_write(Path(self.path)/fname, write)
+    return atomic_write(Path(self.path)/fname, lambda tmp: _savez(tmp, arrs))

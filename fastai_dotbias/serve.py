@@ -5,18 +5,36 @@
 # %% auto #0
 __all__ = ['DotBiasScorer']
 
-# %% ../nbs/14_serve.ipynb #cf6d5bc6
-import numpy as np, difflib, zipfile
+# %% ../nbs/14_serve.ipynb #a829c7d7
+import numpy as np, difflib, zipfile, struct
 from pathlib import Path
 from collections.abc import Hashable
 
-# %% ../nbs/14_serve.ipynb #dd3aba56
+# %% ../nbs/14_serve.ipynb #eba16b0b
+def _mapped(fname, info):
+    "The array of the uncompressed zip member `info` of `fname`, memory-mapped read-only"
+    with open(fname, 'rb') as f:
+        f.seek(info.header_offset+26)
+        n,m = struct.unpack('<HH', f.read(4))
+        f.seek(info.header_offset+30+n+m)
+        version = np.lib.format.read_magic(f)
+        shape,fortran,dtype = (np.lib.format.read_array_header_1_0 if version==(1,0) else np.lib.format.read_array_header_2_0)(f)
+        offset = f.tell()
+    if dtype.hasobject: raise ValueError("it holds Python objects")
+    return np.memmap(fname, dtype=dtype, mode='r', offset=offset, shape=shape, order='F' if fortran else 'C').view(np.ndarray)
+
+# %% ../nbs/14_serve.ipynb #4b3c6446
 _format,_version = 'fastai-dotbias-factors',1
 _keys = ['format','version','n_models','weights','users','items','user_kind','item_kind','user_name','item_name',
          'n_ratings','mean_rating','n_user_ratings','has_seen','seen_indptr','seen_indices','scale']
 _fix = "Export it again with `learn.export_factors('model.npz')` (fastai-dotbias)."
 
 def _bad(fname, why): return ValueError(f"{fname} is not a factors file written by `learn.export_factors`: {why}. {_fix}")
+
+def _arrays(fname, z):
+    "Every array of the open `NpzFile` `z`: stored members of a page (4 kB) or more mapped, the others read"
+    infos = {i.filename[:-4]: i for i in z.zip.infolist() if i.filename.endswith('.npy')}
+    return {k: _mapped(fname, infos[k]) if k in infos and infos[k].compress_type==zipfile.ZIP_STORED and infos[k].file_size >= 4096 else z[k] for k in z.files}
 
 def _read(fname):
     "Every array of the factors file `fname`, checked to be one"
@@ -30,7 +48,7 @@ def _read(fname):
     if not isinstance(z, np.lib.npyio.NpzFile): raise _bad(fname, "it is a single .npy array, not a .npz of the factors")
     with z:
         if 'format' not in z.files: raise _bad(fname, f"it is a .npz with other arrays ({', '.join(z.files[:6])}{', …' if len(z.files)>6 else ''})")
-        try: arrs = {k: z[k] for k in z.files}
+        try: arrs = _arrays(fname, z)
         except Exception as e: raise _bad(fname, f"it is damaged or truncated ({type(e).__name__}: {e})") from None
     if str(arrs['format']) != _format: raise _bad(fname, f"its format is {str(arrs['format'])!r}, not {_format!r}")
     if int(arrs.get('version', -1)) > _version: raise ValueError(f"{fname} was written by a newer fastai-dotbias (factors format version {int(arrs['version'])}; this one reads up to {_version}). Upgrade fastai-dotbias, or export it again with this version.")
@@ -39,7 +57,7 @@ def _read(fname):
     if miss or n < 1: raise _bad(fname, f"it lacks the arrays {miss or ['n_models']}, so it is damaged or was cut short")
     return arrs
 
-# %% ../nbs/14_serve.ipynb #325bf34a
+# %% ../nbs/14_serve.ipynb #83bb57ef
 def _check(fname, a):
     "Raise `_bad` when the arrays `a` of `fname` do not fit together"
     n_users,n_items,n = len(a['users']),len(a['items']),int(a['n_models'])
@@ -50,17 +68,17 @@ def _check(fname, a):
     for k,s in want.items():
         if a[k].shape != s: raise _bad(fname, f"`{k}` has shape {a[k].shape}, where the vocabularies ({n_users:,} users, {n_items:,} items) make it {s}")
     p,ix = a['seen_indptr'],a['seen_indices']
-    if p[0] != 0 or p[-1] != len(ix) or (np.diff(p) < 0).any() or (len(ix) and (ix.min() < 0 or ix.max() >= n_items)):
+    if p.dtype.kind not in 'iu' or ix.dtype.kind not in 'iu' or p[0] != 0 or p[-1] != len(ix) or (np.diff(p) < 0).any() or (len(ix) and (ix.min() < 0 or ix.max() >= n_items)):
         raise _bad(fname, "its seen titles (`seen_indptr`, `seen_indices`) are not a CSR of item codes")
     if not np.isclose(a['weights'].sum(), 1): raise _bad(fname, f"its weights {a['weights'].tolist()} do not sum to 1")
 
-# %% ../nbs/14_serve.ipynb #d6627a36
+# %% ../nbs/14_serve.ipynb #6c87b224
 def _ids(strs, kind):
     "The vocabulary `strs` (strings) as ids of `kind`: 'int', 'float' or 'str'; `'#na#'` stays a string"
     conv = dict(int=int, float=float).get(str(kind), str)
     return np.array(['#na#'] + [conv(o) for o in strs[1:].tolist()], dtype=object)
 
-# %% ../nbs/14_serve.ipynb #3ac7204c
+# %% ../nbs/14_serve.ipynb #8fc8c7fc
 class DotBiasScorer:
     "`BiasInterpretation`'s recommendations, similar titles, top-N lists and fold-in, from a `learn.export_factors` file with NumPy alone"
     def __init__(self, members, y_ranges, weights, users, items, user='user', item='title', n_ratings=None, mean_rating=None, n_user_ratings=None, seen=None, scale=None):
@@ -89,13 +107,13 @@ class DotBiasScorer:
     def __repr__(self):
         return f"{type(self).__name__}({len(self.users)-1:,} {self.user}s × {len(self.items)-1:,} {self.item}s, {len(self.members)} model{'s'*(len(self.members)>1)}, {self.members[0][0].shape[1]} factors)"
 
-# %% ../nbs/14_serve.ipynb #1a24f31e
+# %% ../nbs/14_serve.ipynb #629d8533
 def patch_scorer(f):
     "Add `f` to `DotBiasScorer` as a method"
     setattr(DotBiasScorer, f.__name__, f)
     return f
 
-# %% ../nbs/14_serve.ipynb #5ecd81d4
+# %% ../nbs/14_serve.ipynb #2b18367d
 def _find(o, o2i):
     "Code of `o` in `o2i`, also when written as another type (`'249'` for 249, 249 for `'249'`); 0 when absent"
     i = o2i.get(o) if isinstance(o, Hashable) else None
@@ -122,7 +140,7 @@ def _idx(self:DotBiasScorer, names, is_item=True):
         res.append(i)
     return res
 
-# %% ../nbs/14_serve.ipynb #388dcff1
+# %% ../nbs/14_serve.ipynb #202b884b
 def _check_n(n):
     "`n`, checked to be a whole number of at least 1"
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n={n!r}: ask for a whole number of at least 1 title.")
@@ -135,7 +153,7 @@ def _trained_items(self:DotBiasScorer, min_ratings=1):
     if self.n_ratings.sum(): keep &= self.n_ratings >= max(min_ratings, 1)
     return keep
 
-# %% ../nbs/14_serve.ipynb #33c21f9a
+# %% ../nbs/14_serve.ipynb #2d9d13bf
 @patch_scorer
 def _frame(self:DotBiasScorer, idxs, **cols):
     "The columns of `BiasInterpretation._frame` for item rows `idxs`, as a dict of arrays"
@@ -155,7 +173,7 @@ def similar(self:DotBiasScorer, title, n=5, min_ratings=1):
     idxs = idxs[np.argsort(-sims[idxs], kind='stable')[:n]]
     return self._frame(idxs, similarity=sims[idxs])
 
-# %% ../nbs/14_serve.ipynb #dbef1868
+# %% ../nbs/14_serve.ipynb #9df6c7fa
 def _sigmoid_range(x, lo, hi): return (hi-lo)/(1+np.exp(-x)) + lo
 
 @patch_scorer
@@ -187,7 +205,7 @@ def recommend(self:DotBiasScorer, user, n=10, min_ratings=1):
     keep[self._seen(u)] = False
     return self._best([(t[0][u], t[1][u]) for t in self.members], keep, n)
 
-# %% ../nbs/14_serve.ipynb #e0b063f5
+# %% ../nbs/14_serve.ipynb #2182df39
 @patch_scorer
 def _scores(self:DotBiasScorer, us):
     "Predictions of the users with codes `us` for every item (raw scores for one model: `top_k` squashes only the best)"
@@ -227,7 +245,7 @@ def top_k(self:DotBiasScorer, k=10, users=None, chunk=1024):
     return {self.user: self.users[np.repeat(codes, k)][ok], 'rank': np.tile(np.arange(1, k+1), len(codes))[ok],
             self.item: self.items[top_i.ravel()][ok], 'predicted': top_s.ravel()[ok]}
 
-# %% ../nbs/14_serve.ipynb #bd0bb355
+# %% ../nbs/14_serve.ipynb #8aeb3c13
 @patch_scorer
 def _rated(self:DotBiasScorer, ratings):
     "Item codes and ratings of `ratings`: a dict `{title: rating}`, a pandas Series indexed by title, or `(title, rating)` pairs"
@@ -247,7 +265,7 @@ def _prior(self:DotBiasScorer, m):
         self._priors[m] = np.append(uf[trained].mean(0, dtype=np.float64), ub[trained].mean(dtype=np.float64))
     return self._priors[m]
 
-# %% ../nbs/14_serve.ipynb #4168c806
+# %% ../nbs/14_serve.ipynb #e13a7fb3
 def _fold_in(tables, prior, items, r, y_range, wd, n_iter):
     "`(factors, bias)` fitted to ratings `r` of `items` with one model's `tables` frozen, pulled towards `prior`"
     X = np.concatenate([tables[2][items].astype(np.float64), np.ones((len(items),1))], 1)
@@ -282,7 +300,7 @@ def fold_in(self:DotBiasScorer, ratings, wd=5., n_iter=100):
     res = [_fold_in(t, self._prior(m), items, r, yr, wd, n_iter) for m,(t,yr) in enumerate(zip(self.members, self.y_ranges))]
     return res[0] if len(res)==1 else res
 
-# %% ../nbs/14_serve.ipynb #5f00722f
+# %% ../nbs/14_serve.ipynb #7ceec675
 @patch_scorer
 def recommend_new(self:DotBiasScorer, ratings, n=10, wd=5., min_ratings=1):
     "The `n` best titles for a new user who gave `ratings` (`{title: rating}`), among those they did not rate: the columns of `recommend`"
