@@ -135,7 +135,7 @@ def _search_args(p):
     p.add_argument('--ensemble', type=_positive_int, default=1, metavar='K', help='train K models from seeds seed..seed+K-1 and average their predictions: K times the training time and the model size (default: 1)')
     p.add_argument('--gibbs', type=_count(0), default=0, metavar='S', help='also sample the same model (30 factors) from its posterior with S sweeps of a Gibbs sampler (Bayesian matrix factorisation) and average it half and half with the trained one: about a second per sweep on MovieLens 100k; 250 is a good start (default: 0, none)')
 
-def _model_arg(p): p.add_argument('--model', required=True, help=f'a model file written by `{prog} train --save` (load only files you trust: it is a pickle)')
+def _model_arg(p): p.add_argument('--model', required=True, help=f'a model file written by `{prog} train --save`: a factors file (.npz, answered with NumPy alone, no pickle) or a pickled learner (.pkl: load only files you trust)')
 
 # %% ../nbs/11_cli.ipynb #ac445f7f
 def _add_train(sub):
@@ -147,7 +147,7 @@ def _add_train(sub):
     t.add_argument('--top', type=_positive_int, default=5, help='how many lowest- and highest-bias titles to print (default: 5)')
     _search_args(t)
     t.add_argument('--nproc', type=_positive_int, default=1, help='train data-parallel on this many processes (torchrun, DDP; gloo on CPUs); --bs is split between them (default: 1)')
-    t.add_argument('--save', default=None, help='export the trained learner to this file (checked before training; written atomically)')
+    t.add_argument('--save', default=None, help="export the trained learner to this file, checked before training and written atomically: model.npz writes its factors (learn.export_factors: no pickle, read with NumPy alone), any other name the pickled learner (learn.export)")
     t.add_argument('--plot', default=None, help='write the PCA map of the titles here (e.g. map.png) and the bias-vs-mean plot beside it (map_bias_vs_mean.png)')
 
 # %% ../nbs/11_cli.ipynb #7c1c60e8
@@ -218,8 +218,12 @@ def main(argv=None):
             args = p.parse_args(argv)
             if args.cmd=='train' and args.nproc>1 and 'LOCAL_RANK' not in os.environ: _launch(args.nproc, argv); return
             check_inputs(args)
-            from fastai_dotbias import commands   # fastai and PyTorch: seconds, so only now (a Ctrl-C meanwhile is one line too)
-            getattr(commands, f'_{args.cmd}')(args)
+            if args.cmd in ('recommend', 'similar'):
+                from fastai_dotbias import queries   # NumPy alone for a factors file, fastai for a pickled learner
+                getattr(queries, args.cmd)(args)
+            else:
+                from fastai_dotbias import commands   # fastai and PyTorch: seconds, so only now (a Ctrl-C meanwhile is one line too)
+                getattr(commands, f'_{args.cmd}')(args)
         except KeyboardInterrupt: _die("interrupted.", 130)
         except _UsageError as e: _die(str(e))
         except BrokenPipeError:   # the output went to a reader that stopped reading (`| head`): end quietly, as shell tools do

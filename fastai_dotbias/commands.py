@@ -24,6 +24,7 @@ from .distributed import *
 from .learner import atomic_write
 from .interpret import _tables
 from .baselines import *
+from .export import *
 from .cli import *
 from .cli import _die,_one_line,_Parser,_UsageError
 from .learner import _train_codes
@@ -48,7 +49,7 @@ def check_plot(fname):
     if p.suffix[1:].lower() not in fmts: raise ValueError(f"--plot {fname}: matplotlib cannot write {p.suffix} images. Use one of {', '.join(fmts)}.")
     return p,check_output(p.with_name(f'{p.stem}_bias_vs_mean{p.suffix}'), '--plot')
 
-_outputs_ok = ('.pkl','.pth','.pt') + tuple(f'.{f}' for f in _plot_formats())
+_outputs_ok = ('.pkl','.pth','.pt','.npz') + tuple(f'.{f}' for f in _plot_formats())
 def check_not_data(fname, option, data):
     "Raise `ValueError` when writing `fname` would overwrite the data being read (`data`: as `--data` names it)"
     d = {'ml-100k': fastai_path('data')/'ml-100k', 'sample': sample_path()}.get(str(data), Path(str(data))).resolve()
@@ -146,8 +147,9 @@ def _recipe_text(args):
     return f"fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}{bias}), n_factors={args.n_factors}, bs={args.bs}"
 
 def _save(learn, fname):
-    "Export `learn` to `fname` atomically"
-    learn.export(Path(fname).absolute())
+    "Export `learn` to `fname` atomically: its factors (`export_factors`) for a `.npz`, else the pickled learner"
+    if Path(fname).suffix.lower()=='.npz': learn.export_factors(Path(fname).absolute())
+    else: learn.export(Path(fname).absolute())
 
 def _interrupted(learn, last, args):
     "After Ctrl-C: save the last completed epoch when `--save` was given, and exit 130 with one line"
@@ -185,7 +187,8 @@ def _outputs(learn, args, plots):
     if plots: _plot(learn, *plots)
     if args.save:
         _save(learn, args.save)
-        print(f"Saved learner: {args.save} (load it with fastai's load_learner, or query it with `{prog} recommend` and `{prog} similar`)")
+        if Path(args.save).suffix.lower()=='.npz': print(f"Saved factors: {args.save} (no pickle: query it with `{prog} recommend` and `{prog} similar`, or `DotBiasScorer.load` with NumPy alone)")
+        else: print(f"Saved learner: {args.save} (load it with fastai's load_learner, or query it with `{prog} recommend` and `{prog} similar`)")
 
 # %% ../nbs/12_commands.ipynb #6756643b
 def _sparse_cause(dls, n_factors, init='random'):
@@ -354,31 +357,3 @@ def load_model(fname):
         for m in getattr(learn.model, 'models', [learn.model]): _tables(m)
     except TypeError: raise ValueError(f"{fname} holds a learner whose model is a {type(learn.model).__name__}; recommend and similar need a dot-product model (DotProductBias, or fastai's EmbeddingDotBias).") from None
     return learn
-
-# %% ../nbs/12_commands.ipynb #170ba407
-def _recommend(args):
-    interp = BiasInterpretation.from_learner(load_model(args.model))
-    if args.rate:
-        if args.user is not None: raise ValueError("Give --user (a user the model knows) or --rate (a new user's ratings), not both.")
-        recs = interp.recommend_new(dict(args.rate), args.n, min_ratings=args.min_ratings)
-        who = f"a new user from {len(args.rate)} rating{'s' if len(args.rate)>1 else ''} (folded in, no retraining)"
-    else:
-        user = ifnone(args.user, interp.users[int(np.argmax(interp.n_user_ratings[1:]>0))+1])
-        recs = interp.recommend(user, args.n, min_ratings=args.min_ratings)
-        who = f"user {user}" + (' (no --user given: the first user of the model)' if args.user is None else '')
-    print(f"Recommendations for {who}, among titles with at least {_ratings(args.min_ratings)}")
-    _table(recs)
-    if len(recs) < args.n: print(f"{prog}: note: only {len(recs)} titles with at least {_ratings(args.min_ratings)} are left that this user has not rated (--min-ratings).", file=sys.stderr)
-
-def _ratings(n): return f"{n} training rating{'s' if n>1 else ''}"
-
-def _table(df):
-    "Print a query's table, its counts named for what they count"
-    print(df.rename(columns={'n_ratings': 'train_ratings', 'mean_rating': 'train_mean'}).to_string(index=False))
-
-def _similar(args):
-    interp = BiasInterpretation.from_learner(load_model(args.model))
-    sims = interp.most_similar(args.title, args.n, min_ratings=args.min_ratings)
-    print(f"Titles closest to {args.title!r} in factor space, among those with at least {_ratings(args.min_ratings)}")
-    _table(sims)
-    if len(sims) < args.n: print(f"{prog}: note: the model has only {len(sims)} other titles with at least {_ratings(args.min_ratings)} (--min-ratings).", file=sys.stderr)

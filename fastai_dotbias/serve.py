@@ -173,6 +173,8 @@ def similar(self:DotBiasScorer, title, n=5, min_ratings=1):
     idxs = idxs[np.argsort(-sims[idxs], kind='stable')[:n]]
     return self._frame(idxs, similarity=sims[idxs])
 
+DotBiasScorer.most_similar = DotBiasScorer.similar   # `BiasInterpretation`'s name for it
+
 # %% ../nbs/14_serve.ipynb #9df6c7fa
 def _sigmoid_range(x, lo, hi): return (hi-lo)/(1+np.exp(-x)) + lo
 

@@ -105,3 +105,25 @@ def test_import_is_numpy_only_and_first_answer_is_fast(learners):
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) < 1, out.stdout
+
+def _cli(*args):
+    env = {**__import__('os').environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
+    res = subprocess.run([sys.executable, '-m', 'fastai_dotbias', *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    return res
+
+def test_cli_saves_and_serves_factors_without_fastai(tmp_path):
+    "`train --save m.npz` writes the factors; `recommend`/`similar` answer from it as from the pickle, without importing fastai or torch"
+    for f in ('m.npz', 'm.pkl'):
+        res = _cli('train', '--data', 'sample', '--seed', '0', '--epochs', '2', '--save', tmp_path/f)
+        assert res.returncode == 0 and ('Saved factors:' if f.endswith('npz') else 'Saved learner:') in res.stdout, res.stderr
+    for q in (['recommend', '--user', '7', '-n', '5'], ['recommend', '--rate', 'Twin Saga A (1970)=5', '-n', '5'], ['similar', '--title', 'Twin Saga A (1970)', '-n', '5']):
+        a,b = (_cli(q[0], '--model', tmp_path/f, *q[1:]) for f in ('m.npz', 'm.pkl'))
+        assert a.returncode == b.returncode == 0, (a.stderr, b.stderr)
+        titles = lambda out: [l.rsplit(None, len(out.splitlines()[1].split())-1)[0].strip() for l in out.splitlines()[2:]]   # each row without its numbers
+        assert len(titles(a.stdout)) == 5 and titles(a.stdout) == titles(b.stdout), (a.stdout, b.stdout)
+    code = (f"import sys\nfrom fastai_dotbias.cli import main\nmain(['similar', '--model', {str(tmp_path/'m.npz')!r}, '--title', 'Twin Saga A (1970)'])\n"
+            "assert not {'torch', 'fastai'} & set(sys.modules), 'imported torch or fastai'\n")
+    subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, timeout=60)
+    (tmp_path/'bad.npz').write_text('user,item,rating\n')
+    res = _cli('recommend', '--model', tmp_path/'bad.npz')
+    assert res.returncode == 2 and res.stderr.count('\n') == 1 and 'is not a factors file written by `learn.export_factors`' in res.stderr, res.stderr
