@@ -74,6 +74,7 @@ def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, see
         cb = OptunaPruning(trial)
         learn = fit_recipe(fit, valid, seed=seed, cbs=cb, **recipe)
         if cb.pruned: raise optuna.TrialPruned()
+        learn.remove_cb(cb)   # the trial is over: predicting for the blend is no epoch to report
         w,rmse = _blend_score(learn, valid) if blend else (1.,math.sqrt(learn.recorder.values[-1][1]))
         trial.set_user_attr('baseline_weight', w)
         return rmse
