@@ -255,15 +255,19 @@ def _sig_names(qual):
 
 # the symbols a reader must find on each page (every other show_doc heading is checked too)
 must_show = {'synth.html': ['synth_ratings', 'planted', 'save_ml100k'],
-             'data.html': ['load_ratings', 'check_ratings', 'movielens_100k', 'RatingsError'],
+             'readers.html': ['read_ratings_file', 'read_ratings_csv', 'find_cols', 'guess_cols', 'RatingsError'],
+             'data.html': ['load_ratings', 'check_ratings', 'movielens_100k', 'get_y_range'],
              'loader.html': ['DotBiasDataLoaders', 'DotBiasDataLoaders.from_df', 'RatingsDL'],
              'model.html': ['DotProductBias', 'DotProductBias.from_classes', 'create_params'],
              'learner.html': ['dotbias_learner', 'DotBiasLearner', 'FusedAdam'],
              'interpret.html': ['ShowBiasesCallback', 'BiasInterpretation', 'BiasInterpretation.lowest',
                                 'BiasInterpretation.most_similar', 'BiasInterpretation.plot_pca', 'BiasInterpretation.recommend'],
-             'evaluate.html': ['top_k', 'ranking_metrics', 'evaluate', 'split_folds', 'fit_recipe', 'cross_validate', 'BiasInterpretation.fold_in'],
+             'baselines.html': ['GlobalMean', 'BiasBaseline', 'MostPopular', 'baseline_model', 'with_baseline', 'init_biases'],
+             'evaluate.html': ['top_k', 'ranking_metrics', 'evaluate', 'baseline_metrics', 'compare_baselines', 'split_folds', 'fit_recipe', 'cross_validate', 'BiasInterpretation.fold_in'],
              'tune.html': ['tune_recipe', 'tune_and_fit', 'inner_split', 'gibbs', 'with_gibbs'],
-             'cli.html': ['main', 'load_model', 'check_output']}
+             'cli.html': ['main', 'check_output', 'check_inputs'],
+             'commands.html': ['load_model', 'check_plot'],
+             'serve.html': ['DotBiasScorer']}
 
 def check_browser(site, shots, docnames):
     from bs4 import BeautifulSoup

@@ -220,7 +220,7 @@ def main(argv=None):
             check_inputs(args)
             if args.cmd in ('recommend', 'similar'):
                 from fastai_dotbias import queries   # NumPy alone for a factors file, fastai for a pickled learner
-                getattr(queries, args.cmd)(args)
+                getattr(queries, f'_{args.cmd}')(args)
             else:
                 from fastai_dotbias import commands   # fastai and PyTorch: seconds, so only now (a Ctrl-C meanwhile is one line too)
                 getattr(commands, f'_{args.cmd}')(args)
