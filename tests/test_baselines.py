@@ -88,8 +88,11 @@ def test_cli_answers_without_importing_fastai():
 
 def test_ctrl_c_while_importing_is_one_line():
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-    p = subprocess.Popen([sys.executable, '-m', 'fastai_dotbias', 'train', '--data', 'sample', '--epochs', '1'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(1.0)   # inside `import fastai` (several seconds), long before any data is read
+    p = subprocess.Popen([sys.executable, '-m', 'fastai_dotbias', 'train', '--data', 'sample', '--epochs', '1'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as a terminal's Ctrl-C finds it, even under a runner that ignores SIGINT
+    maps,t = f'/proc/{p.pid}/maps',time.time()
+    while time.time()-t < 60 and p.poll() is None and 'libtorch' not in open(maps).read(): time.sleep(0.05)   # PyTorch's libraries loading: inside `import fastai`
+    assert p.poll() is None, 'the command ended before it imported PyTorch'
     p.send_signal(signal.SIGINT)
     out,err = p.communicate(timeout=120)
     assert p.returncode == 130 and err == 'fastai-dotbias: interrupted.\n' and out == '', (p.returncode, err)

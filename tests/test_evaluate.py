@@ -13,10 +13,16 @@ def ml(tmp_path_factory):
     r.to_csv(d/'r.csv', index=False)
     return d
 
+def _metrics(out):
+    "The lines of `evaluate`'s output without the baselines line under each fold"
+    return [l for l in out.splitlines() if not l.startswith('  baselines: ')]
+
 _line = re.compile(r'^(\S+(?: \d+)?)\s+RMSE (\d\.\d{4})  MAE (\d\.\d{4})  P@10 (\d\.\d{4})  R@10 (\d\.\d{4})  NDCG@10 (\d\.\d{4})  MAP@10 (\d\.\d{4})  coverage (\d\.\d{4})  [\d.]+ s$')
 
 def test_evaluate_movielens_own_folds(ml):
-    out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1-u5', '--epochs', '2')).stdout.splitlines()
+    raw = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1-u5', '--epochs', '2')).stdout
+    assert sum(l.startswith('  baselines: global mean RMSE ') and 'most popular NDCG@10 ' in l for l in raw.splitlines()) == 5, raw
+    out = _metrics(raw)
     assert out[0] == f"Data: MovieLens 100k's own split u1-u5 from {ml/'ml-100k'}"
     rows = [_line.match(l) for l in out[2:7]]
     assert [m[1] for m in rows] == ['u1', 'u2', 'u3', 'u4', 'u5'], out
@@ -25,7 +31,7 @@ def test_evaluate_movielens_own_folds(ml):
 
 @pytest.mark.parametrize('split,names', [('kfold:3', ['fold 1', 'fold 2', 'fold 3']), ('temporal', ['temporal']), ('random', ['random'])])
 def test_evaluate_any_ratings(ml, split, names):
-    out = ok(cli('evaluate', '--data', ml/'r.csv', '--split', split, '--epochs', '1')).stdout.splitlines()
+    out = _metrics(ok(cli('evaluate', '--data', ml/'r.csv', '--split', split, '--epochs', '1')).stdout)
     assert [_line.match(l)[1] for l in out[2:2+len(names)]] == names, out
 
 @pytest.mark.parametrize('args,msg', [(['--split', 'u7'], "argument --split: 'u7' is not a split"),
@@ -53,7 +59,7 @@ def test_tuned_ensemble_trains_saves_and_recommends(ml, tmp_path):
 
 def test_evaluate_with_tuning(ml):
     out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1', '--tune', '2', '--ensemble', '2')).stdout
-    assert 'on an inner split of the training part' in out and _line.match(out.strip().splitlines()[-1])
+    assert 'on an inner split of the training part' in out and _line.match(_metrics(out.strip())[-1])
 
 def test_new_user_by_ratings(ml, tmp_path):
     ok(cli('train', '--data', ml/'r.csv', '--seed', '0', '--save', tmp_path/'m.pkl'))
@@ -81,7 +87,7 @@ def test_gibbs_blend_trains_saves_and_recommends(ml, tmp_path):
 def test_evaluate_with_gibbs_and_bias_recipe(ml):
     out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1', '--gibbs', '20', '--lr-bias', '0.01', '--wd-bias', '0')).stdout
     assert 'wd=0.1, lr_bias=0.01, wd_bias=0.0), n_factors=50, bs=64, half and half with 20 Gibbs sweeps' in out, out
-    assert _line.match(out.strip().splitlines()[-1]), out
+    assert _line.match(_metrics(out.strip())[-1]), out
     assert re.search(r'^u1: the trained part alone: RMSE \d\.\d{4}  MAE \d\.\d{4}$', out, re.M), out
 
 def test_bias_recipe_in_a_plain_run(ml):

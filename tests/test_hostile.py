@@ -225,7 +225,9 @@ def test_book_path_export_refuses_to_recommend_rated_titles(d, r):
 def _interrupt(args, after):
     "Start the command, send SIGINT once `after` is in its output (or after the timeout), return the result"
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-    p = subprocess.Popen([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # SIGINT as a terminal's Ctrl-C finds it, even when the tests themselves run where it is ignored (a background job)
+    p = subprocess.Popen([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     out = ''
     while after not in out:
         line = p.stdout.readline()
