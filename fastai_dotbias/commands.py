@@ -27,7 +27,6 @@ from .baselines import *
 from .export import *
 from .cli import *
 from .cli import _die,_one_line,_Parser,_UsageError
-from .learner import _train_codes
 import argparse, sys, os, tempfile, logging, time
 
 # %% ../nbs/12_commands.ipynb #7d8e6822
@@ -193,8 +192,7 @@ def _outputs(learn, args, plots):
 # %% ../nbs/12_commands.ipynb #6756643b
 def _sparse_cause(dls, n_factors, init='random'):
     "Why a model may lose to the baselines on `dls`' training ratings, in a clause"
-    per_user = np.bincount(_train_codes(dls)[0][:,0])
-    share = (per_user[per_user > 0] <= 3).mean()
+    share = few_ratings(dls)
     if share < 0.3: return "the recipe has not fit these ratings (too few epochs, or a learning rate or weight decay that does not suit them)"
     return (f"{share:.0%} of the users have 3 or fewer training ratings, too few to learn {n_factors} factors each"
             + (", and weight decay pulls the biases of rarely rated users and titles towards the middle of y_range" if init!='baseline' else ''))
