@@ -267,7 +267,9 @@ must_show = {'synth.html': ['synth_ratings', 'planted', 'save_ml100k'],
              'tune.html': ['tune_recipe', 'tune_and_fit', 'inner_split', 'gibbs', 'with_gibbs'],
              'cli.html': ['main', 'check_output', 'check_inputs'],
              'commands.html': ['load_model', 'check_plot'],
-             'serve.html': ['DotBiasScorer']}
+             'serve.html': ['DotBiasScorer', 'DotBiasScorer.iter_top_k', 'DotBiasScorer.from_arrays'],
+             'batch.html': ['write_top_k', 'out_kind'],
+             'update.html': ['Learner.update', 'BiasInterpretation.fold_in_item']}
 
 def check_browser(site, shots, docnames):
     from bs4 import BeautifulSoup

@@ -12,3 +12,5 @@ from .tune import *
 from .distributed import *
 from .export import *
 from .serve import *
+from .batch import *
+from .update import *

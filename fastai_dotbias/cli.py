@@ -69,8 +69,33 @@ def check_inputs(args):
     if data not in (None, 'sample', 'ml-100k') and not Path(data).exists():
         raise ValueError(f"{data} does not exist. Pass 'sample', 'ml-100k', a MovieLens folder or a ratings file.")
     if getattr(args, 'model', None) is not None: check_model_file(args.model)
-    for o in ('save', 'plot'):
+    for o in ('save', 'plot', 'out'):
         if getattr(args, o, None): check_output(getattr(args, o), f'--{o}')
+    if getattr(args, 'cmd', None)=='recommend': _check_all(args)
+    if getattr(args, 'cmd', None)=='train': _check_resume(args)
+
+# %% ../nbs/11_cli.ipynb #8cbf7a3a
+def _check_all(args):
+    "The `recommend` options that go together: `--all` with `--out` and without `--user`/`--rate`"
+    if args.all:
+        if args.user is not None or args.rate: raise ValueError("Give --all (every user's list, to a file) or --user/--rate (one user's), not both.")
+        if not args.out: raise ValueError("--all writes every user's list to a file: add --out recs.parquet (or recs.csv, recs.csv.gz).")
+        from fastai_dotbias.batch import out_kind   # NumPy, no fastai
+        out_kind(args.out)
+    elif args.out: raise ValueError("--out is where --all writes every user's list: add --all, or drop --out to print one user's list.")
+
+# %% ../nbs/11_cli.ipynb #2e2eefc3
+def _check_resume(args):
+    "`train --resume`: a learner file, `--save`, no several-model options; the recipe's defaults filled in"
+    for a,_,d,_ in _recipe:
+        k = a[2:].replace('-', '_')
+        if getattr(args, k, 0) is None: setattr(args, k, _resumed[a] if args.resume else d)
+    if not args.resume: return
+    check_model_file(args.resume)
+    if Path(args.resume).suffix.lower()=='.npz': raise ValueError(f"--resume {args.resume} is a factors file, which holds no training state (no optimizer, no training ratings). Resume the pickled learner (train --save model.pkl).")
+    if not args.save: raise ValueError("--resume updates a saved learner: add --save FILE for the result (it may be the same file; it is replaced only once the update is done).")
+    if args.tune or args.ensemble>1 or args.gibbs or args.sparse or getattr(args, 'nproc', 1)>1: raise ValueError("--resume fine-tunes the one model saved; use it without --tune, --ensemble, --gibbs, --sparse and --nproc (the saved model keeps its own kind).")
+    if args.data is None: raise ValueError("--resume needs the new ratings: add --data new.csv.")
 
 # %% ../nbs/11_cli.ipynb #8085916f
 def _count(lo=1):
@@ -121,8 +146,12 @@ def _data_args(p):
     p.add_argument('--data', default=None, help="'sample', 'ml-100k', a MovieLens folder (u.data, ratings.csv or ratings.dat layout), a folder holding one ratings file, or a ratings file: comma-, tab-, space-, ';'-, '|'- or '::'-separated text (.csv, .tsv, .txt, .dat; plain, .gz, .bz2, .xz or a one-file .zip) or Parquet (default: ml-100k if fastai's data folder has it, else sample)")
     for k in ('user','item','rating'): p.add_argument(f'--{k}-name', default=None, help=f"the {k} column (default: found by name in any case, e.g. {k}, {k}ID, {k}_id; in a file without a header line, by content)" if k!='rating' else "the rating column (default: found by name in any case, e.g. rating, score, stars, movieRating; in a file without a header line, the column with few distinct numbers)")
 
-def _recipe_args(p):
-    for a,ty,d,h in _recipe: p.add_argument(a, type=ty, default=d, help=f'{h} (default: {d})')
+_resumed = {'--epochs': 1, '--lr': 5e-4}   # fine-tuning a trained model (`train --resume`): see the update page
+
+def _recipe_args(p, resume=False):
+    for a,ty,d,h in _recipe:
+        if resume and a in _resumed: p.add_argument(a, type=ty, default=None, help=f'{h} (default: {d}; {_resumed[a]} with --resume)')
+        else: p.add_argument(a, type=ty, default=d, help=f'{h} (default: {d})')
     p.add_argument('--lr-bias', type=_finite(0, strict=True), default=None, help='maximum learning rate of the bias tables (default: --lr)')
     p.add_argument('--wd-bias', type=_finite(0), default=None, help='weight decay of the bias tables (default: --wd)')
     p.add_argument('--init-biases', choices=('auto', 'random', 'baseline'), default='auto', help="where the bias tables start: 'random' (the book's), 'baseline' (Koren's user+item biases, with no weight decay on them unless --wd-bias is given), or 'auto': the baseline when 30%% or more of the users have 3 or fewer ratings, far sparser than MovieLens (default: auto)")
@@ -142,9 +171,10 @@ def _add_train(sub):
     "The `train` command's parser, added to `sub`"
     t = sub.add_parser('train', help="train the book's recipe and print the lowest- and highest-bias titles",
                        description="Train DotProductBias with the book's recipe, print the epoch table, the lowest- and highest-bias titles and the validation MSE.")
-    _data_args(t); _recipe_args(t)
+    _data_args(t); _recipe_args(t, resume=True)
     t.add_argument('--valid-pct', type=_share, default=0.2, help='share of the ratings held out for validation (default: 0.2)')
     t.add_argument('--top', type=_positive_int, default=5, help='how many lowest- and highest-bias titles to print (default: 5)')
+    t.add_argument('--resume', default=None, metavar='MODEL.pkl', help="update this saved learner with the ratings of --data instead of training from scratch: new users and titles are added and folded in, then it is fine-tuned (--epochs, --lr) on the new ratings plus as many old ones; needs --save (it may be the same file)")
     _search_args(t)
     t.add_argument('--nproc', type=_positive_int, default=1, help='train data-parallel on this many processes (torchrun, DDP; gloo on CPUs); --bs is split between them (default: 1)')
     t.add_argument('--save', default=None, help="export the trained learner to this file, checked before training and written atomically: model.npz writes its factors (learn.export_factors: no pickle, read with NumPy alone), any other name the pickled learner (learn.export)")
@@ -175,6 +205,8 @@ def _add_queries(sub):
     r.add_argument('--rate', type=_rating, action='append', metavar='TITLE=STARS', help="a rating by a new user, e.g. --rate 'Star Wars (1977)=5'; repeat it for each title. The user is folded in (no retraining) and gets recommendations")
     r.add_argument('-n', type=_positive_int, default=10, help='how many titles (default: 10)')
     r.add_argument('--min-ratings', type=_positive_int, default=5, help='only titles with at least this many training ratings: a title rated by one or two users has an untrained, unreliable score (default: 5)')
+    r.add_argument('--all', action='store_true', help="every trained user's list, written to --out a chunk of users at a time (memory stays flat), with a progress bar on a terminal")
+    r.add_argument('--out', default=None, help="with --all: the file to write, recs.parquet, recs.csv or recs.csv.gz (columns: user, rank, title, predicted); it appears only once complete")
     s = sub.add_parser('similar', help="titles closest to a title in factor space, from a saved model",
                        description="List the titles whose latent factors are closest (cosine similarity) to a title's.")
     _model_arg(s)

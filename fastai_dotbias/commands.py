@@ -208,6 +208,7 @@ def _baselines(learn, rmse, args):
 
 # %% ../nbs/12_commands.ipynb #0380e56a
 def _train(args):
+    if getattr(args, 'resume', None): return _resume(args)
     plots = check_plot(args.plot) if args.plot else None
     if args.save: check_output(args.save, '--save')
     for o,f in [('--save', args.save), *[('--plot', f) for f in plots or []]]:
@@ -231,6 +232,35 @@ def _train(args):
     mse = learn.recorder.values[-1][1]
     print(f"Valid MSE {mse:.4f}, RMSE {math.sqrt(mse):.4f}")
     _baselines(learn, math.sqrt(mse), args)
+    _outputs(learn, args, plots)
+    return learn
+
+# %% ../nbs/12_commands.ipynb #8e65eb4a
+def _resume(args):
+    "`train --resume`: the saved learner updated with the ratings of `--data`, reported and saved"
+    from fastai_dotbias.update import _rmse_on
+    import contextlib
+    plots = check_plot(args.plot) if args.plot else None
+    check_not_data(args.save, '--save', args.data)
+    if args.seed is not None: set_seed(args.seed)
+    learn = load_model(args.resume)
+    ds = learn.dls.train_ds
+    if not isinstance(ds, RatingsDataset) or isinstance(learn.model, DotBiasEnsemble):
+        raise ValueError(f"{args.resume} holds a learner this package cannot update (a {type(learn.model).__name__} on {type(ds).__name__}): --resume needs one DotProductBias trained by `{prog} train` or `dotbias_learner`.")
+    ratings,cols,desc = _load_data(args)
+    (user,item),rating = ds.cat_names,ds.y_name
+    ratings = ratings[list(cols)].set_axis([user, item, rating], axis=1)
+    _say_data(desc, args)
+    n_u,n_i = (len(learn.dls.classes[k])-1 for k in (user, item))
+    print(f"Resuming {args.resume}: {n_u:,} users, {n_i:,} items, {len(learn.model.kept_ratings['train']) if hasattr(learn.model, 'kept_ratings') else 0:,} training ratings", flush=True)
+    _data_notes(args)
+    before = _rmse_on(learn, ratings)
+    tty = sys.stdout.isatty()
+    with (contextlib.nullcontext() if tty else learn.no_bar()): learn.update(ratings, epochs=args.epochs, lr=args.lr, wd=args.wd, seed=args.seed, cbs=[] if tty else [PlainTable()])
+    info = learn.update_info
+    print(f"Added {info['new_users']:,} users and {info['new_items']:,} items, folded in from their ratings; fine-tuned with fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}) "
+          f"on the {info['new_ratings']:,} new ratings and {info['old_sampled']:,} old ones drawn at random")
+    print(f"RMSE on the new ratings: {before[0]:.4f} before (the {before[1]:,} of known users and items), {_rmse_on(learn, ratings)[0]:.4f} after")
     _outputs(learn, args, plots)
     return learn
 

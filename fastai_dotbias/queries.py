@@ -49,6 +49,7 @@ def _show(head, res, n, short):
 
 def _recommend(args):
     "The `recommend` command"
+    if getattr(args, 'all', False): return _recommend_all(args)
     src = model_source(args.model)
     if args.rate:
         if args.user is not None: raise ValueError("Give --user (a user the model knows) or --rate (a new user's ratings), not both.")
@@ -66,3 +67,21 @@ def _similar(args):
     sims = model_source(args.model).most_similar(args.title, args.n, min_ratings=args.min_ratings)
     _show(f"Titles closest to {args.title!r} in factor space, among those with at least {_ratings(args.min_ratings)}", sims, args.n,
           f"the model has only {{}} other titles with at least {_ratings(args.min_ratings)} (--min-ratings).")
+
+# %% ../nbs/15_queries.ipynb #23d5844c
+def _scorer(fname):
+    "A `DotBiasScorer` of the model in `fname`: read from a factors file, or made in memory from a pickled learner"
+    from fastai_dotbias.serve import DotBiasScorer
+    if Path(fname).suffix.lower()=='.npz': return DotBiasScorer.load(fname)
+    from fastai_dotbias.export import _factor_arrays
+    return DotBiasScorer.from_arrays(_factor_arrays(model_source(fname)), fname)
+
+def _recommend_all(args):
+    "`recommend --all --out FILE`"
+    from fastai_dotbias.batch import write_top_k
+    src = _scorer(args.model)
+    res = write_top_k(src, args.out, k=args.n, min_ratings=args.min_ratings)
+    short = res['users']*args.n - res['rows']
+    print(f"Wrote the top {args.n} unrated titles with at least {_ratings(args.min_ratings)} of {res['users']:,} users "
+          f"({res['rows']:,} rows) to {args.out} in {res['seconds']:.1f} s.")
+    if short: print(f"{prog}: note: {short:,} rows fewer than {args.n} a user: some users have fewer than {args.n} such titles left (--min-ratings).", file=sys.stderr)

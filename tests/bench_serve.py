@@ -68,3 +68,25 @@ print(f"\nml-25m shape ({a.rows:,} rated pairs, built and written in {time.perf_
       f"(tables {sum(arrs[k].nbytes for k in ('u_fac_0','u_bias_0','i_fac_0','i_bias_0'))/1e6:.1f} MB, seen_indices {arrs['seen_indices'].nbytes/1e6:.1f} MB, items {arrs['items'].nbytes/1e6:.1f} MB as {arrs['items'].dtype})")
 del arrs, interp
 probe(d/'ml25m.npz', 'ml-25m shape')
+
+# 3. recommend --all: every trained user's top 10 to a file, from a fresh process (the CLI), and in-process on 1 and 2 threads
+def run_all(fname, out, label):
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, '-m', 'fastai_dotbias', 'recommend', '--model', str(fname), '--all', '-n', '10', '--min-ratings', '1', '--out', str(out)],
+                       capture_output=True, text=True)
+    dt = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/2**10
+    assert r.returncode == 0, r.stderr
+    print(f"  {label:<34} {dt:6.1f} s wall, {mb(out):>9}, peak RSS of the children so far {rss:,.0f} MB | {r.stdout.splitlines()[-1]}", flush=True)
+
+import resource
+from fastai_dotbias.serve import DotBiasScorer
+from fastai_dotbias.batch import write_top_k
+for name in ('ml100k', 'ml25m'):
+    print(f"\n{name} shape: fastai-dotbias recommend --model {name}.npz --all -n 10 --out recs.*")
+    for ext in ('parquet', 'csv'): run_all(d/f'{name}.npz', d/f'{name}_recs.{ext}', f"--out recs.{ext}")
+    if name == 'ml100k': run_all(d/'ml100k.pkl', d/'ml100k_pkl.parquet', "--model ml100k.pkl --out recs.parquet")
+    sc = DotBiasScorer.load(d/f'{name}.npz')
+    for th in (1, 2):
+        t = time.perf_counter(); res = write_top_k(sc, d/f'{name}_t.parquet', k=10, threads=th, progress=False)
+        print(f"  in process, write_top_k(threads={th}):    {time.perf_counter()-t:6.1f} s for {res['users']:,} users, {res['rows']:,} rows", flush=True)
