@@ -10,6 +10,9 @@ For each file, a fresh `python` process imports `fastai_dotbias.serve`, loads th
 (then a second, a `similar`, a `recommend_new` and a `top_k` for 1,000 users), 3 times; the file is in the page cache.
 
     OMP_NUM_THREADS=1 python tests/bench_serve.py [--rows 25000000]
+
+3. `recommend --all -n 10` from each file to Parquet and CSV (a fresh process each, its peak RSS from /usr/bin/time), and
+   `write_top_k` in this process on 1 and 2 threads.
 """
 import argparse, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -71,15 +74,14 @@ probe(d/'ml25m.npz', 'ml-25m shape')
 
 # 3. recommend --all: every trained user's top 10 to a file, from a fresh process (the CLI), and in-process on 1 and 2 threads
 def run_all(fname, out, label):
+    "The command in a fresh process under /usr/bin/time (its own peak RSS: a forked child would count this process's pages)"
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, '-m', 'fastai_dotbias', 'recommend', '--model', str(fname), '--all', '-n', '10', '--min-ratings', '1', '--out', str(out)],
+    r = subprocess.run(['/usr/bin/time', '-f', 'maxrss_kb=%M', sys.executable, '-m', 'fastai_dotbias', 'recommend', '--model', str(fname), '--all', '-n', '10', '--min-ratings', '1', '--out', str(out)],
                        capture_output=True, text=True)
     dt = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/2**10
     assert r.returncode == 0, r.stderr
-    print(f"  {label:<34} {dt:6.1f} s wall, {mb(out):>9}, peak RSS of the children so far {rss:,.0f} MB | {r.stdout.splitlines()[-1]}", flush=True)
-
-import resource
+    rss = int(r.stderr.split('maxrss_kb=')[-1].split()[0])/1024
+    print(f"  {label:<40} {dt:6.1f} s wall, {mb(out):>8}, peak RSS {rss:,.0f} MB | {r.stdout.splitlines()[-1].split(' to ')[0]}", flush=True)
 from fastai_dotbias.serve import DotBiasScorer
 from fastai_dotbias.batch import write_top_k
 for name in ('ml100k', 'ml25m'):
