@@ -286,7 +286,7 @@ def _tune_or_not(args, trn, val, seed):
         recipe,_ = tune_recipe(trn, n_trials=args.tune, timeout=args.tune_minutes*60 if args.tune_minutes else None, seed=seed, on_trial=_trial_line, sparse=args.sparse, init=args.init, **cols)
         print(f"Tuned recipe: {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k,v in recipe.items() if v is not None and k not in cols and (k!='sparse' or v) and (k!='init' or v!='random'))}")
     t = time.perf_counter()
-    learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, **recipe)
+    learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, show_progress=True, **recipe)
     if args.ensemble>1: print(f"Trained {args.ensemble} models from seeds {seed}..{seed+args.ensemble-1} and averaged them ({time.perf_counter()-t:.0f} s)")
     return learn,recipe
 
@@ -294,7 +294,7 @@ def _gibbs_or_not(args, learn, seed):
     "`learn` averaged half and half with `--gibbs` sweeps of the sampler on its training ratings (`learn` itself without `--gibbs`)"
     if not args.gibbs: return learn
     t = time.perf_counter()
-    learn = with_gibbs(learn, sweeps=args.gibbs, seed=seed)
+    learn = with_gibbs(learn, sweeps=args.gibbs, seed=seed, show_progress=True)
     print(f"Sampled the same model by Gibbs sampling ({args.gibbs} sweeps, 30 factors, {len(learn.model.models)-args.ensemble} draws kept) and averaged it half and half with the above ({time.perf_counter()-t:.0f} s)")
     return learn
 

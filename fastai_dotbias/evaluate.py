@@ -20,7 +20,7 @@ from .learner import _train_codes,_valid_codes
 from .interpret import *
 from .interpret import _check_n
 from .baselines import *
-import fastai.metrics, time, contextlib
+import fastai.metrics, time, contextlib, sys
 
 # %% ../nbs/09_evaluate.ipynb #da658ff7
 class RMSE(AccumMetric):
@@ -286,6 +286,23 @@ def recommend_new(self:BiasInterpretation, ratings, n=10, wd=5., min_ratings=1):
     keep = self._trained_items(min_ratings); keep[self._rated(ratings)[0].numpy()] = False
     return self._best(user if len(self.members)>1 else [user], keep, n)
 
+# %% ../nbs/09_evaluate.ipynb #4d49b3b8
+def _progress(items, total=None, what='steps', show=True, bar=None):
+    "Yield `items`; when `show`, with fastprogress' bar (`bar`; by default in a notebook or on a terminal) or a plain line at each tenth (a pipe, a log)"
+    total = ifnone(total, len(items) if hasattr(items, '__len__') else None)
+    if not show or not total: yield from items; return
+    if ifnone(bar, IN_NOTEBOOK or sys.stdout.isatty()):
+        bar = progress_bar(items, total=total, leave=False)
+        bar.comment = what
+        yield from bar
+        return
+    t0,tenth = time.perf_counter(),0
+    for n,o in enumerate(items, 1):
+        yield o
+        if n*10//total > tenth or n==total:
+            tenth = n*10//total
+            print(f"{what}: {n:,} of {total:,} ({n/total:.0%}), {time.perf_counter()-t0:.0f} s", flush=True)
+
 # %% ../nbs/09_evaluate.ipynb #03d0a836
 def _cols(df, user_name=None, item_name=None, rating_name=None):
     "The (user, item, rating) columns of `df`, found as `load_ratings` finds them"
@@ -309,11 +326,11 @@ def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs
     return learn
 
 def fit_recipe(train, valid, n_factors=50, bs=64, epochs=5, lr=5e-3, wd=0.1, lr_bias=None, wd_bias=None, ensemble=1, sparse=False, seed=0,
-               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random'):
+               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random', show_progress=False):
     "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`); `init='baseline'` starts the biases at it (`init_biases`)"
     user_name,item_name,rating_name = _cols(train, user_name, item_name, rating_name)
     learns = []
-    for j in range(ensemble):
+    for j in _progress(range(ensemble), what='ensemble members trained', show=show_progress and ensemble>1):
         dls = DotBiasDataLoaders.from_dfs(train, valid, user_name=user_name, item_name=item_name, rating_name=rating_name, bs=bs, seed=seed+j)
         learns.append(_fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed+j, cbs, quiet, init))
     learn = learns[0] if ensemble==1 else DotBiasLearner(learns[0].dls, DotBiasEnsemble([l.model for l in learns]), loss_func=MSELossFlat(), metrics=[RMSE(), mae])

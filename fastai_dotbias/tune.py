@@ -18,7 +18,7 @@ from .model import _members
 from .learner import *
 from .learner import _train_codes
 from .evaluate import *
-from .evaluate import _preds
+from .evaluate import _preds,_progress
 from .baselines import *
 import time, warnings
 
@@ -113,7 +113,7 @@ def _draw_rows(idx, n, Y, t, mean, lam, alpha, chunk=20_000):
     return torch.cholesky_solve(b[:,:,None], L)[:,:,0] + torch.linalg.solve_triangular(L.transpose(1,2), z, upper=True)[:,:,0]
 
 # %% ../nbs/10_tune.ipynb #0eb4fe31
-def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=0):
+def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=0, show_progress=False):
     "A `DotBiasEnsemble` of `keep` (default: 100, or fewer when fewer sweeps follow `burn`) linear `DotProductBias` models drawn by Gibbs sampling from the posterior given `dls`' training ratings (`burn`: sweeps discarded first, default a fifth; `alpha`: a fixed noise precision instead of a sampled one)"
     for k,v in dict(sweeps=sweeps, n_factors=n_factors).items():
         if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive whole number, got {v!r}.")
@@ -133,7 +133,7 @@ def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=
     one,a = torch.ones(len(r), 1, dtype=dt),ifnone(alpha, 2.)
     at = set(np.linspace(burn, sweeps-1, keep).round().astype(int).tolist())
     models = []
-    for s in range(sweeps):
+    for s in _progress(range(sweeps), what='Gibbs sweeps', show=show_progress):
         (mU,lU),(mV,lV) = _hyper(U),_hyper(V)
         U = _draw_rows(u, n_u, torch.cat([V[i,:D], one], 1), r-mu-V[i,D], mU, lU, a)
         V = _draw_rows(i, n_i, torch.cat([U[u,:D], one], 1), r-mu-U[u,D], mV, lV, a)
