@@ -84,16 +84,30 @@ def _do_one_batch(self:DotBiasLearner):
     if not self.training or not len(self.yb): return
     self._do_grad_opt()
 
+# %% ../nbs/05_learner.ipynb #453321a4
+@patch
+def get_preds(self:DotBiasLearner, ds_idx=1, dl=None, with_input=False, with_decoded=False, with_loss=False, act=None, inner=False, reorder=True, cbs=None, **kwargs):
+    "fastai's `Learner.get_preds`, with one prediction per row when `dl` has a single row (fastai's makes it a scalar, then fails)"
+    if dl is None: dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
+    res = list(Learner.get_preds(self, dl=dl, with_input=with_input, with_decoded=with_decoded, with_loss=with_loss, act=act,
+                                 inner=inner, reorder=reorder and getattr(dl, 'n', None)!=1, cbs=cbs, **kwargs))
+    i = int(with_input)
+    for k in ([i, i+2] if with_decoded and res[i] is not None else [i]):
+        if isinstance(res[k], Tensor) and res[k].ndim==0: res[k] = res[k][None]
+    return tuple(res)
+
 # %% ../nbs/05_learner.ipynb #d7e5c063
 @patch
 def predict(self:DotBiasLearner, item, rm_type_tfms=None, with_input=False):
-    "Predicted rating for one row `item` (a Series, dict or `(user, item)` pair): `(rating, prediction, raw prediction)`"
+    "Predicted rating for one row `item` (a one-row DataFrame, a Series, dict or `(user, item)` pair): `(rating, prediction, raw prediction)`"
     if not isinstance(self.dls.valid, RatingsDL): return Learner.predict(self, item, rm_type_tfms=rm_type_tfms, with_input=with_input)
-    dl = self.dls.test_dl([item])
+    if isinstance(item, pd.DataFrame) and len(item)!=1:
+        raise ValueError(f"`predict` takes one row and got {len(item)}: use `learn.get_preds(dl=learn.dls.test_dl(df))` for several.")
+    dl = self.dls.test_dl(item if isinstance(item, pd.DataFrame) else [item])
     inp,preds,_ = self.get_preds(dl=dl, with_input=True, reorder=False)
-    pred = preds.reshape(-1)[0]
+    pred = preds[0]
     res = pred.item(),pred,pred
-    return (dl.dataset.decode(inp.reshape(-1,2)).iloc[0],) + res if with_input else res
+    return (dl.dataset.decode(inp).iloc[0],) + res if with_input else res
 
 # %% ../nbs/05_learner.ipynb #4334463b
 class TrainingError(ValueError):

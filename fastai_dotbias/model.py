@@ -42,6 +42,38 @@ class DotProductBias(Module):
         res.classes,res.user,res.item = classes,user,item
         return res
 
+# %% ../nbs/03_model.ipynb #d7ff1af1
+@patch
+def extra_repr(self:DotProductBias):
+    "The sizes of the tables and `y_range`, for `repr`"
+    return f"n_users={self.user_factors.shape[0]}, n_movies={self.movie_factors.shape[0]}, n_factors={self.user_factors.shape[1]}, y_range={self.y_range}"
+
+# %% ../nbs/03_model.ipynb #cc2cae3f
+@patch
+def _get_idx(self:DotProductBias, arr, is_item=True):
+    "Codes of the ids in `arr` in the item vocabulary (the user one if not `is_item`) kept by `from_classes`"
+    if getattr(self, 'classes', None) is None:
+        raise ValueError("This model has no vocabularies to look ids up in: build it with `DotProductBias.from_classes(n_factors, dls.classes)`, as `dotbias_learner` does, or index its tables with codes.")
+    name = self.item if is_item else self.user
+    arr = [arr] if isinstance(arr, (str, bytes)) or not is_iter(arr) else list(arr)
+    idx = pd.Index(list(self.classes[name])).get_indexer(arr)
+    if (idx<0).any():
+        miss = list(dict.fromkeys(o for o,i in zip(arr, idx) if i<0))
+        raise KeyError(f"{name} {miss[:5]}{' ...' if len(miss)>5 else ''} not in the model's vocabulary of {len(self.classes[name])-1:,} {name}s, so it has no row for them.")
+    return torch.from_numpy(idx)
+
+@patch
+def bias(self:DotProductBias, arr, is_item=True):
+    "The rows of `movie_bias` (`user_bias` if not `is_item`) for the ids in `arr`, as fastai's `EmbeddingDotBias.bias`"
+    t = self.movie_bias if is_item else self.user_bias
+    return t[self._get_idx(arr, is_item).to(t.device)].detach().cpu()
+
+@patch
+def weight(self:DotProductBias, arr, is_item=True):
+    "The rows of `movie_factors` (`user_factors` if not `is_item`) for the ids in `arr`, as fastai's `EmbeddingDotBias.weight`"
+    t = self.movie_factors if is_item else self.user_factors
+    return t[self._get_idx(arr, is_item).to(t.device)].detach().cpu()
+
 # %% ../nbs/03_model.ipynb #bd597566
 class DotBiasEnsemble(Module):
     "Several dot-product models over the same vocabularies, predicting the mean (or the `weights`-weighted mean) of their predictions"
@@ -65,3 +97,9 @@ def _members(model):
     "The models of `model` and their weights: an ensemble's members, or the model itself with weight 1"
     if isinstance(model, DotBiasEnsemble): return list(model.models),[float(o) for o in model.weights]
     return [model],[1.]
+
+# %% ../nbs/03_model.ipynb #fef6e048
+@patch
+def extra_repr(self:DotBiasEnsemble):
+    "The weights of the members, for `repr`"
+    return f"weights={[round(float(o), 4) for o in self.weights]}"
