@@ -129,6 +129,12 @@ def _share(s):
     if v >= 1: raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.2), got {s}")
     return v
 
+def _device(s):
+    "An argparse type: auto, cpu, cuda or cuda:N"
+    s = s.strip().lower()
+    if s in ('auto', 'cpu', 'cuda') or re.fullmatch(r'cuda:\d+', s): return s
+    raise argparse.ArgumentTypeError(f"{s!r} is not a device: use auto, cpu, cuda or cuda:N (e.g. cuda:1)")
+
 def _rating(s):
     "`(title, stars)` from a `--rate 'Title (1999)=4'` argument"
     title,eq,stars = s.rpartition('=')
@@ -157,6 +163,7 @@ def _recipe_args(p, resume=False):
     p.add_argument('--init-biases', choices=('auto', 'random', 'baseline'), default='auto', help="where the bias tables start: 'random' (the book's), 'baseline' (Koren's user+item biases, with no weight decay on them unless --wd-bias is given), or 'auto': the baseline when 30%% or more of the users have 3 or fewer ratings, far sparser than MovieLens (default: auto)")
     p.add_argument('--sparse', action='store_true', help='train only the rows each batch touches (LazyAdam): faster on large catalogues, slightly different from the dense recipe (see the sparse page)')
     p.add_argument('--seed', type=_seed, default=None, help='seed for the split, the batches and the initial parameters: the same seed gives the same run (default: random)')
+    p.add_argument('--device', type=_device, default='auto', help="where to train: auto (fastai's default_device(): the GPU when PyTorch sees one), cpu, cuda or cuda:N (default: auto)")
 
 def _search_args(p):
     p.add_argument('--tune', type=_count(0), default=0, metavar='N', help="tune the recipe with N Optuna trials on an inner split of the training part (never on validation/test ratings) before training (needs the 'tune' extra; default: 0, the book's recipe)")
@@ -221,8 +228,11 @@ def _parser():
     return p
 
 # %% ../nbs/11_cli.ipynb #fb453090
-def _launch(n, argv):
-    "Re-run this command under `torchrun --standalone --nproc_per_node=n`, without `--nproc`"
+def _launch(n, argv, device='auto'):
+    "Re-run this command under `torchrun --standalone --nproc_per_node=n`, without `--nproc`: one process per GPU, or `n` on the CPU with `--device cpu`"
+    import torch
+    gpus = torch.cuda.device_count() if device!='cpu' and torch.cuda.is_available() else 0
+    if gpus and n > gpus: _die(f"--nproc {n} starts one process per GPU, and PyTorch sees {gpus} GPU{'s'*(gpus>1)}. Use --nproc {gpus}, or add --device cpu to run {n} processes on the CPU (gloo).")
     from torch.distributed.run import main as torchrun
     argv = list(argv)
     i = next(i for i,a in enumerate(argv) if a.startswith('--nproc'))
@@ -248,7 +258,7 @@ def main(argv=None):
         _notes()
         try:
             args = p.parse_args(argv)
-            if args.cmd=='train' and args.nproc>1 and 'LOCAL_RANK' not in os.environ: _launch(args.nproc, argv); return
+            if args.cmd=='train' and args.nproc>1 and 'LOCAL_RANK' not in os.environ: _launch(args.nproc, argv, args.device); return
             check_inputs(args)
             if args.cmd in ('recommend', 'similar'):
                 from fastai_dotbias import queries   # NumPy alone for a factors file, fastai for a pickled learner

@@ -112,6 +112,27 @@ def _check_sizes(dls, bs):
     if n_val==0: raise ValueError(f"The validation split is empty ({n_trn} training ratings, --valid-pct too small for so few): nothing would measure the model. Use more ratings or a larger --valid-pct.")
     if len(dls.train)==0: raise ValueError(f"The training split has {n_trn} ratings, fewer than one batch (--bs {bs}), so no batch would train. Use --bs {max(1, n_trn//(num_distrib() or 1))} or less, or more ratings.")
 
+# %% ../nbs/12_commands.ipynb #0f801e34
+def _use_device(args):
+    "Set fastai's default device from `--device` (the rank's own GPU under `torchrun`), make a seeded CUDA run deterministic, and say where it runs"
+    d = getattr(args, 'device', 'auto')
+    if d=='cpu': defaults.use_cuda = False
+    elif d.startswith('cuda'):
+        if not torch.cuda.is_available(): raise ValueError(f"--device {d}: PyTorch sees no CUDA GPU on this machine (torch.cuda.is_available() is False). Use --device cpu, or auto.")
+        n,i = torch.cuda.device_count(),int(d[5:]) if ':' in d else 0
+        if i >= n: raise ValueError(f"--device {d}: PyTorch sees {n} CUDA GPU{'s'*(n>1)} here (cuda:0{f' to cuda:{n-1}' if n>1 else ''}). Pick one of them.")
+        defaults.use_cuda = True
+        torch.cuda.set_device(i)
+    dev = default_device()
+    if dev.type=='cuda':
+        if (num_distrib() or 1) > 1: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0))); dev = default_device()
+        if args.seed is not None:
+            os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+            torch.use_deterministic_algorithms(True, warn_only=True)
+    what = f"{dev} ({torch.cuda.get_device_name(dev)})" if dev.type=='cuda' else f"cpu ({torch.get_num_threads()} thread{'s'*(torch.get_num_threads()>1)})"
+    _say(f"Device: {what}" + (f", {num_distrib()} processes" if (num_distrib() or 1) > 1 else '') + (', deterministic algorithms (--seed)' if dev.type=='cuda' and args.seed is not None else ''), flush=True)
+    return dev
+
 # %% ../nbs/12_commands.ipynb #6ef4c5c5
 def _fit(learn, args, cbs):
     "Train `learn` with the recipe in `args`, plainly when not on a terminal"
@@ -208,6 +229,7 @@ def _baselines(learn, rmse, args):
 
 # %% ../nbs/12_commands.ipynb #0380e56a
 def _train(args):
+    _use_device(args)
     if getattr(args, 'resume', None): return _resume(args)
     plots = check_plot(args.plot) if args.plot else None
     if args.save: check_output(args.save, '--save')
@@ -344,6 +366,7 @@ def _baseline_line(base, k):
     return '  baselines: ' + '; '.join(f"{n} " + ', '.join(f"{c} {r[c]:.4f}" for c in keys if not pd.isna(r[c])) for n,r in base.iterrows())
 
 def _evaluate(args):
+    _use_device(args)
     desc,folds = _folds(args)
     _say_data(desc, args)
     recipe = (f"tuned on each training part ({args.tune} trials)" if args.tune else

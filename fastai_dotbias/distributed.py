@@ -135,7 +135,7 @@ def distrib_dotbias(self:Learner, sync_bn=False, **kwargs):
     if num_distrib()<=1:
         yield self
         return
-    kwargs.setdefault('cpu', not torch.cuda.is_available())
+    kwargs.setdefault('cpu', default_device().type=='cpu')   # fastai's choice (`defaults.use_cuda`, `--device cpu`), not merely whether a GPU exists
     self.add_cb(DotBiasDistributedTrainer(sync_bn, **kwargs))
     if torch.distributed.get_backend()!='nccl': patch_cpu_broadcast()
     if rank_distrib(): self.remove_cb(ProgressCallback)

@@ -127,8 +127,8 @@ def _unique(idx, n):
 
 def _sum_rows(g, inv, n):
     "Row `i` of `g` added to row `inv[i]` of an `[n, ...]` zero tensor"
-    k = row_kernels()
-    if k is not None and g.device.type=='cpu' and g.dtype in (torch.float32,torch.float64) and inv.dtype==torch.int64: return k.sum_rows(g.contiguous(), inv, n)
+    k = row_kernels() if g.device.type=='cpu' else None   # CPU kernels: never built for GPU tensors
+    if k is not None and g.dtype in (torch.float32,torch.float64) and inv.dtype==torch.int64: return k.sum_rows(g.contiguous(), inv, n)
     return g.new_zeros((n,)+g.shape[1:]).index_add_(0, inv, g)
 
 class _SparseRows(torch.autograd.Function):
@@ -225,7 +225,7 @@ def _step(self:LazyAdam, ps, h, wd):
         if 'grad_avg' not in st: st.update(_new_state(p), step=torch.zeros((), device=p.device))
     steps = [st['step'] for st in sts]
     torch._foreach_add_(steps, 1)
-    kernel = row_kernels() if self.kernel else None
+    kernel = row_kernels() if self.kernel and any(p.device.type=='cpu' for p in ps) else None   # CPU kernels: not built for a model on the GPU
     rest,rows,args = [],[],[[],[],[],[]]
     for p,st,s in zip(ps,sts,steps):
         g,r = p.grad,None

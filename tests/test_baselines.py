@@ -25,7 +25,7 @@ def _num(out, pat): return float(re.search(pat, out).group(1))
 def test_book_recipe_on_sparse_data_says_it_loses_to_the_baseline(sparse_csv):
     res = run('train', '--data', sparse_csv, '--user-name', 'uid', '--item-name', 'iid', '--rating-name', 'stars', '--seed', '0', '--bs', '256', '--init-biases', 'random')
     out = res.stdout
-    assert 'user=uid, item=iid, rating=stars' in out.splitlines()[0] and 'Sparse data' not in out
+    assert 'user=uid, item=iid, rating=stars' in out.splitlines()[1] and 'Sparse data' not in out
     model = _num(out, r'Valid MSE [\d.]+, RMSE ([\d.]+)')
     gm,bias = _num(out, r'global mean RMSE ([\d.]+)'),_num(out, r'user\+item bias RMSE ([\d.]+)')
     # the baselines, recomputed by hand on the same split, agree with what the command printed
@@ -36,7 +36,7 @@ def test_book_recipe_on_sparse_data_says_it_loses_to_the_baseline(sparse_csv):
 def test_default_on_sparse_data_starts_biases_at_the_baseline_and_beats_it(sparse_csv):
     res = run('train', '--data', sparse_csv, '--seed', '0', '--bs', '256')   # columns uid, iid, stars found by name
     out = res.stdout
-    assert out.splitlines()[0].endswith('user=uid, item=iid, rating=stars'), out
+    assert out.splitlines()[1].endswith('user=uid, item=iid, rating=stars'), out
     assert out.splitlines()[1].startswith('Sparse data: ') and 'biases from the baseline' in out.splitlines()[2], out
     model,bias = _num(out, r'Valid MSE [\d.]+, RMSE ([\d.]+)'),_num(out, r'user\+item bias RMSE ([\d.]+)')
     assert model < bias - 0.003, out

@@ -21,7 +21,7 @@ def saved(tmp_path_factory):
 def test_train_on_sample_prints_planted_titles(saved):
     d, out = saved
     truth = planted(sample_ratings())
-    assert out.startswith('Data: the embedded sample')
+    assert out.startswith('Device: cpu (') and out.splitlines()[1].startswith('Data: the embedded sample'), out
     lo = next(l for l in out.splitlines() if l.startswith('Lowest bias:'))
     hi = next(l for l in out.splitlines() if l.startswith('Highest bias:'))
     assert all(t in lo for t in truth['hated']), lo
@@ -47,7 +47,7 @@ def test_ml100k_through_untar_data_offline(tmp_path):
     r = synth_ratings(n_users=80, n_items=100, n_ratings=4000, seed=5)
     save_ml100k(r, home/'data'/'ml-100k')
     out = run('train', '--epochs', '1', '--seed', '0', '--top', '3', home=home).stdout
-    assert out.startswith(f"Data: MovieLens 100k (u.data + u.item) from {home/'data'/'ml-100k'} (the default")
+    assert out.splitlines()[1].startswith(f"Data: MovieLens 100k (u.data + u.item) from {home/'data'/'ml-100k'} (the default"), out
     assert '4,000 ratings' in out
     lo = next(l for l in out.splitlines() if l.startswith('Lowest bias:'))
     assert sum(t in lo for t in planted(r)['hated']) >= 2, lo
@@ -96,3 +96,11 @@ def test_train_two_processes(tmp_path):
     assert out.count('Lowest bias:') == 1 and out.count('train_loss') == 1, out
     assert out.count('Valid MSE') == 1 and float(out.split('Valid MSE ')[1].split(',')[0]) < 0.8
     assert 'Twin Saga' in run('similar', '--model', tmp_path/'m.pkl', '--title', 'Twin Saga A (1970)', '-n', '3').stdout
+
+def test_device_option_says_where_and_refuses_what_is_not_there(tmp_path):
+    import torch
+    assert "'gpu' is not a device: use auto, cpu, cuda or cuda:N" in _fails('train', '--data', 'sample', '--device', 'gpu')
+    if not torch.cuda.is_available():
+        assert 'PyTorch sees no CUDA GPU on this machine' in _fails('train', '--data', 'sample', '--device', 'cuda:0')
+    out = run('evaluate', '--data', 'sample', '--split', 'kfold:2', '--epochs', '1', '--device', 'cpu').stdout
+    assert out.startswith('Device: cpu (') and out.splitlines()[1].startswith('Data: '), out

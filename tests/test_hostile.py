@@ -276,7 +276,7 @@ def test_headerless_csv(d, r):
     "A file without a header line is read by content, and the first line says which columns were chosen"
     r[['user', 'movie', 'rating', 'timestamp']].to_csv(d/'nohead.csv', index=False, header=False)
     res = ok(cli('train', '--data', d/'nohead.csv', '--epochs', '1', '--top', '3'))
-    assert res.stdout.splitlines()[0].endswith('user=col1, item=col2, rating=col3'), res.stdout
+    assert res.stdout.splitlines()[1].endswith('user=col1, item=col2, rating=col3'), res.stdout
     assert 'no header line, so the columns were chosen by their content' in res.stderr and 'col4 looks like timestamps' in res.stderr, res.stderr
 
 def test_u_data_file_instead_of_its_folder(d): fails(cli('train', '--data', d/'ml'/'u.data'), 'is a file of MovieLens 100k', f"Pass its folder ({d/'ml'})")

@@ -146,7 +146,7 @@ def trains(res, r, cols):
     "Assert a run that trained on the columns `cols` (user, item, rating) and reported the baselines; its Data line"
     assert res.returncode == 0, res.stderr
     assert 'Traceback' not in res.stderr, res.stderr
-    data = res.stdout.splitlines()[0]
+    data = res.stdout.splitlines()[1]   # after the Device line
     assert data.startswith('Data: ') and f"{len(r):,} ratings, {r.user.nunique():,} users, {r.movie.nunique():,} items" in data, data
     assert data.endswith('user={}, item={}, rating={}'.format(*cols)), data
     assert 'Baselines on the same split: global mean RMSE' in res.stdout and 'user+item bias RMSE' in res.stdout, res.stdout
