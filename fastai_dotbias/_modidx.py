@@ -432,6 +432,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                             'fastai_dotbias/model.py'),
                                       'fastai_dotbias.model.DotProductBias.weight': ( 'model.html#dotproductbias.weight',
                                                                                       'fastai_dotbias/model.py'),
+                                      'fastai_dotbias.model._device_of': ('model.html#_device_of', 'fastai_dotbias/model.py'),
                                       'fastai_dotbias.model._members': ('model.html#_members', 'fastai_dotbias/model.py'),
                                       'fastai_dotbias.model.create_params': ('model.html#create_params', 'fastai_dotbias/model.py')},
             'fastai_dotbias.queries': { 'fastai_dotbias.queries._cell': ('queries.html#_cell', 'fastai_dotbias/queries.py'),

@@ -74,6 +74,12 @@ def weight(self:DotProductBias, arr, is_item=True):
     t = self.movie_factors if is_item else self.user_factors
     return t[self._get_idx(arr, is_item).to(t.device)].detach().cpu()
 
+# %% ../nbs/03_model.ipynb #a3c9a3c9
+def _device_of(m, x):
+    "The device of `m`'s parameters (`x`'s when it has none)"
+    p = next(m.parameters(), None)
+    return x.device if p is None else p.device
+
 # %% ../nbs/03_model.ipynb #bd597566
 class DotBiasEnsemble(Module):
     "Several dot-product models over the same vocabularies, predicting the mean (or the `weights`-weighted mean) of their predictions"
@@ -83,15 +89,17 @@ class DotBiasEnsemble(Module):
         w = torch.full((len(models),), 1/len(models)) if weights is None else torch.as_tensor(weights, dtype=torch.float32).flatten()
         if len(w)!=len(models) or not torch.isfinite(w).all() or (w<0).any() or abs(w.sum().item()-1)>1e-4:
             raise ValueError(f"weights must be {len(models)} non-negative numbers (one per model) that sum to 1, got {[round(o, 4) for o in w.tolist()]}.")
-        self.models,self.weights = nn.ModuleList(models),w
+        self.models = nn.ModuleList(models)
+        self.register_buffer('weights', w)   # a buffer: `.to()`, `.cuda()` and `.double()` move it with the members
         for k in ('classes','user','item','y_range'):
             if hasattr(models[0], k): setattr(self, k, getattr(models[0], k))
     def forward(self, x):
-        preds = torch.stack([m(x) for m in self.models])
+        "Each member on its own device (a GPU-trained model with CPU Gibbs draws, say), the average where `x` is"
+        preds = torch.stack([m(x.to(_device_of(m, x))).to(x.device) for m in self.models])
         return (self.weights.to(preds)[:,None]*preds).sum(0)
     def __setstate__(self, state):
         super().__setstate__(state)
-        if 'weights' not in self.__dict__: self.weights = torch.full((len(self.models),), 1/len(self.models))   # pickled before weights existed
+        if 'weights' not in self.__dict__ and 'weights' not in self._buffers: self.weights = torch.full((len(self.models),), 1/len(self.models))   # pickled before weights existed
 
 def _members(model):
     "The models of `model` and their weights: an ensemble's members, or the model itself with weight 1"
