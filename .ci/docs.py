@@ -34,7 +34,10 @@ def nbdev_proc():
     from nbdev.config import get_config
     from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
     from nbdev.serve import proc_nbs
-    import nbdev.doclinks, yaml
+    import nbdev.doclinks, nbdev.processors as procs, yaml
+    names = procs._def_names
+    # nbdev checks a patched method's bare name (`fold_in`) against the `Class.fold_in` of its show_doc, so it documented it twice
+    procs._def_names = lambda cell, shown: [n for n in names(cell, shown) if n not in shown]
     cfg = get_config()
     refresh_quarto_yml()
     nbdev.doclinks._build_modidx()
