@@ -88,7 +88,9 @@ class RatingsDL(DataLoader):
     def get_idxs(self):
         if not self.shuffle: return torch.arange(self.n)
         seed = self.rng.randint(0, 2**32-1)
-        if self.world_size==1: return torch.randperm(self.n, generator=torch.Generator().manual_seed(seed))
+        dev = self.dataset.x.device
+        if self.world_size==1:   # drawn where the batches are sliced: no host permutation copied to the GPU each epoch
+            return torch.randperm(self.n, generator=torch.Generator(device=dev).manual_seed(seed), device=dev)
         idxs = torch.randperm(self.n, generator=torch.Generator().manual_seed(_broadcast_int(seed)))
         return _shard(idxs, self.rank, self.world_size)
 

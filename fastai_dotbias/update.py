@@ -13,7 +13,7 @@ from .loader import *
 from .loader import _codes, _as_vocab_type
 from .model import *
 from .learner import *
-from .learner import _train_codes, _valid_codes
+from .learner import _train_codes, _valid_codes, _check_y_range
 from .interpret import *
 from .evaluate import *
 from .serve import _fold_in as _fold_row
@@ -115,6 +115,7 @@ def update(self:Learner, ratings, epochs=1, lr=5e-4, wd=0.1, old=1., seed=None, 
     _grow_tables(model, n_users, n_items)
     model.classes = classes
     new_codes,new_r = to_np(new.x),to_np(new.y).reshape(-1)
+    if model.y_range is not None: _check_y_range(model.y_range, new_r)   # a warning when the model cannot reach some of them
     left = _fold_new(model, new_codes, new_r, np.arange(n_users-n_u, n_users), np.arange(n_items-n_i, n_items), model.y_range, fold_wd)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(codes), min(len(codes), round(old*len(new_codes))), replace=False)
@@ -125,8 +126,10 @@ def update(self:Learner, ratings, epochs=1, lr=5e-4, wd=0.1, old=1., seed=None, 
     dev,bs,path = self.dls.device,self.dls.train.bs,self.dls.path
     dls = lambda t,v: DotBiasDataLoaders(RatingsDL(t, bs=min(bs, len(t)), shuffle=True, drop_last=True, device=dev, seed=seed), RatingsDL(v, bs=self.dls.valid.bs, device=dev), path=path, device=dev)
     self.dls,self.opt = dls(train, valid),None
-    if epochs: self.fit_one_cycle(epochs, lr, wd=wd, cbs=cbs)
-    self.dls,self.opt = dls(mk(np.concatenate([codes, new_codes]), np.concatenate([r, new_r])), pairs),None
+    try:
+        if epochs: self.fit_one_cycle(epochs, lr, wd=wd, cbs=cbs)
+    finally:   # interrupted or not, the learner ends with every rating and the grown vocabularies
+        self.dls,self.opt = dls(mk(np.concatenate([codes, new_codes]), np.concatenate([r, new_r])), pairs),None
     if hasattr(model, 'kept_ratings'): del model.kept_ratings
     self.update_info = dict(new_users=n_u, new_items=n_i, not_folded=left, new_ratings=len(new_codes), old_sampled=len(pick))
     return self

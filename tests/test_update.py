@@ -1,7 +1,7 @@
 "`Learner.update` and `train --resume`: new users and titles folded in, fine-tuned, old users kept; `recommend --all` to a file."
 import os, pickle, re, subprocess, sys
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import set_seed, load_learner, sigmoid_range
+from fastai.tabular.all import set_seed, load_learner, sigmoid_range, Callback
 from fastai_dotbias.all import *
 from fastai_dotbias.update import _rmse_on, _fold_item
 
@@ -95,6 +95,12 @@ def test_update_after_export_and_hostile_input(base, split, tmp_path):
     for bad,msg in [(split[1].iloc[:0], 'empty'), (split[1].rename(columns={'rating': 'stars'}), 'not found'),
                     (split[1].assign(rating=np.nan), 'NaN')]:
         with pytest.raises(ValueError, match=msg): _copy(base).update(bad)
+    with pytest.warns(UserWarning, match='does not cover'): _copy(base).update(split[1].assign(rating=split[1].rating*3), epochs=0)
+    class Stop(Callback):
+        def after_batch(self): raise KeyboardInterrupt()
+    learn = _copy(base)
+    with pytest.raises(KeyboardInterrupt), learn.no_bar(), learn.no_logging(): learn.update(split[1], cbs=[Stop()])
+    assert len(learn.dls.train_ds) == len(base.dls.train_ds) + len(split[1]) and len(learn.model.user_bias) == len(learn.dls.classes['user'])   # still whole
     ens = fit_recipe(split[0].iloc[:3000], split[0].iloc[3000:3500], n_factors=4, epochs=1, ensemble=2)
     with pytest.raises(ValueError, match='ensemble'): ens.update(split[1])
 
