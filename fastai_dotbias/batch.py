@@ -67,8 +67,8 @@ def _chunk_sizes(scorer, users, chunk):
     n = int((scorer.n_user_ratings > 0).sum()) if users is None else len(users)
     return n,[min(chunk, n-s) for s in range(0, n, chunk)]
 
-def write_top_k(scorer:DotBiasScorer, fname, k=10, users=None, min_ratings=1, chunk=1024, threads=None, progress=True):
-    "Write `scorer.top_k(k, users, min_ratings=min_ratings)` to `fname` (.parquet, .csv or .csv.gz) `chunk` users at a time; the file appears only once complete"
+def write_top_k(scorer:DotBiasScorer, fname, k=10, users=None, min_ratings=1, chunk=1024, threads=None, progress=True, clip=True):
+    "Write `scorer.top_k(k, users, min_ratings=min_ratings)` to `fname` (.parquet, .csv or .csv.gz) `chunk` users at a time, `predicted` clipped to the training ratings' scale unless not `clip`; the file appears only once complete"
     kind,fname = out_kind(fname),Path(fname)
     total,sizes = _chunk_sizes(scorer, users, chunk)
     tmp = fname.with_name(f'.{fname.name}.{os.getpid()}.part')
@@ -76,6 +76,7 @@ def write_top_k(scorer:DotBiasScorer, fname, k=10, users=None, min_ratings=1, ch
     out = _ParquetOut(tmp) if kind=='parquet' else _CsvOut(tmp, gz=fname.name.lower().endswith('.gz'))
     try:
         for part in _progress(scorer.iter_top_k(k, users, chunk, threads, min_ratings), total, sizes, progress):
+            if clip and scorer.scale is not None: part['predicted'] = np.clip(part['predicted'], *scorer.scale)   # as `recommend` shows it
             out.write(part); rows += len(part['rank'])
         if not rows: out.write(scorer.top_k(k, users=[]))   # the header (and column types) of an empty list
         out.close()

@@ -282,7 +282,8 @@ def _resume(args):
     info = learn.update_info
     print(f"Added {info['new_users']:,} users and {info['new_items']:,} items, folded in from their ratings; fine-tuned with fit_one_cycle({args.epochs}, {args.lr}, wd={args.wd}) "
           f"on the {info['new_ratings']:,} new ratings and {info['old_sampled']:,} old ones drawn at random")
-    print(f"RMSE on the new ratings: {before[0]:.4f} before (the {before[1]:,} of known users and items), {_rmse_on(learn, ratings)[0]:.4f} after")
+    was = f"{before[0]:.4f} before (the {before[1]:,} of users and items it knew), " if before[1] else ''
+    print(f"RMSE on the new ratings: {was}{_rmse_on(learn, ratings)[0]:.4f} after" + ('' if before[1] else " (none was of a user and an item it knew before)"))
     _outputs(learn, args, plots)
     return learn
 
