@@ -37,7 +37,7 @@ def test_default_on_sparse_data_starts_biases_at_the_baseline_and_beats_it(spars
     res = run('train', '--data', sparse_csv, '--seed', '0', '--bs', '256')   # columns uid, iid, stars found by name
     out = res.stdout
     assert out.splitlines()[1].endswith('user=uid, item=iid, rating=stars'), out
-    assert out.splitlines()[1].startswith('Sparse data: ') and 'biases from the baseline' in out.splitlines()[2], out
+    assert out.splitlines()[2].startswith('Sparse data: ') and 'biases from the baseline' in out.splitlines()[3], out
     model,bias = _num(out, r'Valid MSE [\d.]+, RMSE ([\d.]+)'),_num(out, r'user\+item bias RMSE ([\d.]+)')
     assert model < bias - 0.003, out
     assert 'does not beat' not in res.stderr

@@ -14,8 +14,10 @@ def ml(tmp_path_factory):
     return d
 
 def _metrics(out):
-    "The lines of `evaluate`'s output without the baselines line under each fold"
-    return [l for l in out.splitlines() if not l.startswith('  baselines: ')]
+    "The lines of `evaluate`'s output after its first line (the device), without the baselines line under each fold"
+    lines = out.splitlines()
+    assert lines[0].startswith('Device: '), out
+    return [l for l in lines[1:] if not l.startswith('  baselines: ')]
 
 _line = re.compile(r'^(\S+(?: \d+)?)\s+RMSE (\d\.\d{4})  MAE (\d\.\d{4})  P@10 (\d\.\d{4})  R@10 (\d\.\d{4})  NDCG@10 (\d\.\d{4})  MAP@10 (\d\.\d{4})  coverage (\d\.\d{4})  [\d.]+ s$')
 
