@@ -580,6 +580,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                         'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._blend_score': ('tune.html#_blend_score', 'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._draw_rows': ('tune.html#_draw_rows', 'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune._groups': ('tune.html#_groups', 'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._hyper': ('tune.html#_hyper', 'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._suggest': ('tune.html#_suggest', 'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune.gibbs': ('tune.html#gibbs', 'fastai_dotbias/tune.py'),

@@ -20,7 +20,7 @@ from .learner import _train_codes
 from .evaluate import *
 from .evaluate import _preds,_progress
 from .baselines import *
-import time, warnings
+import time, warnings, math
 
 # %% ../nbs/10_tune.ipynb #2ea66029
 default_space = dict(n_factors=('int', 32, 256, True), epochs=('int', 3, 12, False), bs=('cat', [256, 512, 1024]),
@@ -94,27 +94,52 @@ def tune_and_fit(train, valid, n_trials=30, timeout=None, ensemble=1, seed=0, sp
 def _hyper(X):
     "A draw of the Normal-Wishart posterior's mean and precision for the rows of `X` (priors: mean 0, beta0=2, nu0=K, W0=I)"
     n,K = X.shape; xb = X.mean(0); S = (X-xb).T @ (X-xb) / n
-    W = torch.linalg.inv(torch.eye(K, dtype=X.dtype) + n*S + 2*n/(2+n)*torch.outer(xb, xb))
+    W = torch.linalg.inv(torch.eye(K, dtype=X.dtype, device=X.device) + n*S + 2*n/(2+n)*torch.outer(xb, xb))
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Singular sample detected')
-        lam = torch.distributions.Wishart(df=torch.tensor(K+n, dtype=X.dtype), covariance_matrix=(W+W.T)/2).sample()
+        lam = torch.distributions.Wishart(df=torch.tensor(K+n, dtype=X.dtype, device=X.device), covariance_matrix=(W+W.T)/2).sample()
     cov = torch.linalg.inv((2+n)*lam)
     return torch.distributions.MultivariateNormal(n*xb/(2+n), covariance_matrix=(cov+cov.T)/2).sample(),lam
 
+# %% ../nbs/10_tune.ipynb #05895d8d
+def _groups(idx, other, r, n, n_other, step=1.5, budget=2**20):
+    "The ratings of `n` rows (`idx`: each rating's row) as padded blocks `(rows, other, r)`, each rating's row in the other table and target (`n_other` and 0 where padded); and the rows in block order"
+    deg = torch.bincount(idx, minlength=n)
+    order,start = torch.argsort(idx, stable=True),deg.cumsum(0)-deg
+    other,r = torch.cat([other[order], other.new_tensor([n_other])]),torch.cat([r[order], r.new_zeros(1)])
+    size = torch.where(deg>0, (deg.clamp(min=1).double().log()/math.log(step)).ceil().long(), -1)
+    res = []
+    for s in size[deg>0].unique().tolist():
+        rows = torch.nonzero(size==s)[:,0]; d = deg[rows]; w = int(d.max()); m = max(1, budget//w)
+        pos = torch.arange(w, device=idx.device)
+        for c in range(0, len(rows), m):
+            rc,dc = rows[c:c+m],d[c:c+m]
+            slot = torch.where(pos < dc[:,None], start[rc,None]+pos, len(idx))
+            res.append((rc, other[slot], r[slot].float()))
+    return res,torch.cat([o[0] for o in res] + [torch.nonzero(deg==0)[:,0]])
+
 # %% ../nbs/10_tune.ipynb #5f628435
-def _draw_rows(idx, n, Y, t, mean, lam, alpha, chunk=20_000):
-    "Each of `n` rows drawn from its Gaussian posterior, given the regressors `Y` and targets `t` of the ratings that `idx` assigns to it"
-    K = Y.shape[1]
-    P = lam.expand(n, K, K).clone()
-    for s in range(0, len(idx), chunk): y = Y[s:s+chunk]; P.index_add_(0, idx[s:s+chunk], alpha*y[:,:,None]*y[:,None,:])
-    b = (lam@mean).expand(n, K).clone().index_add_(0, idx, alpha*Y*t[:,None])
-    L = torch.linalg.cholesky(P)
-    z = torch.randn(n, K, 1, dtype=Y.dtype)
-    return torch.cholesky_solve(b[:,:,None], L)[:,:,0] + torch.linalg.solve_triangular(L.transpose(1,2), z, upper=True)[:,:,0]
+def _draw_rows(groups, n, X, mean, lam, alpha):
+    "Each of `n` rows drawn from its Gaussian posterior given the other table `X` (factors, then bias, per row) and the ratings in `groups` (from `_groups`); and the ratings' sum of squared errors under the rows drawn"
+    (blocks,order),K = groups,X.shape[1]
+    Y = torch.cat([X[:,:-1], X.new_ones(len(X), 1), -X[:,-1:]], 1)   # [y, -bias]: the regressors, and the other row's part of the target
+    Y = torch.cat([Y, Y.new_zeros(1, K+1)]).float()                  # and zeros for the padding
+    G = []
+    for rows,other,r in blocks:
+        y = F.embedding(other, Y); y[:,:,K] += r
+        G.append(y.mT@y)
+    G = torch.cat(G + [Y.new_zeros(n-sum(len(o[0]) for o in blocks), K+1, K+1)]).to(X.dtype)
+    L = torch.linalg.cholesky(alpha*G[:,:K,:K] + lam)
+    z = torch.randn(n, K, 1, dtype=X.dtype, device=X.device)[order]
+    x = torch.linalg.solve_triangular(L, alpha*G[:,:K,K:] + (lam@mean)[:,None], upper=False)
+    x = torch.linalg.solve_triangular(L.mT, x + z, upper=True)
+    xe = torch.cat([x, x.new_full((n, 1, 1), -1.)], 1)
+    res = torch.empty_like(x[:,:,0]); res[order] = x[:,:,0]
+    return res,(xe.mT@G@xe).sum()
 
 # %% ../nbs/10_tune.ipynb #0eb4fe31
-def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=0, show_progress=False):
-    "A `DotBiasEnsemble` of `keep` (default: 100, or fewer when fewer sweeps follow `burn`) linear `DotProductBias` models drawn by Gibbs sampling from the posterior given `dls`' training ratings (`burn`: sweeps discarded first, default a fifth; `alpha`: a fixed noise precision instead of a sampled one)"
+def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=0, device=None, show_progress=False):
+    "A `DotBiasEnsemble` of `keep` (default: 100, or fewer when fewer sweeps follow `burn`) linear `DotProductBias` models drawn by Gibbs sampling from the posterior given `dls`' training ratings (`burn`: sweeps discarded first, default a fifth; `alpha`: a fixed noise precision instead of a sampled one; `device`: where to sample, default `dls.device`)"
     for k,v in dict(sweeps=sweeps, n_factors=n_factors).items():
         if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be a positive whole number, got {v!r}.")
     burn = ifnone(burn, sweeps//5)
@@ -125,21 +150,20 @@ def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=
     codes,r = _train_codes(dls)
     if len(r)==0: raise ValueError("The DataLoaders have no training ratings to sample from.")
     classes,user,item = dls.classes,*dls.train_ds.cat_names[:2]
-    dt,D = torch.float64,n_factors
-    u,i,r = torch.as_tensor(codes[:,0]),torch.as_tensor(codes[:,1]),torch.as_tensor(r, dtype=dt)
+    dt,D,dev = torch.float64,n_factors,torch.device(ifnone(device, getattr(dls, 'device', None) or 'cpu'))
+    u,i,r = (torch.as_tensor(o, device=dev) for o in (codes[:,0],codes[:,1],r.astype(np.float64)))
     n_u,n_i,mu = len(classes[user]),len(classes[item]),r.mean()
+    gu,gi = _groups(u, i, r-mu, n_u, n_i),_groups(i, u, r-mu, n_i, n_u)
     torch.manual_seed(seed)
-    U,V = torch.randn(n_u, D+1, dtype=dt)*0.1,torch.randn(n_i, D+1, dtype=dt)*0.1   # factors, then the bias, per row
-    one,a = torch.ones(len(r), 1, dtype=dt),ifnone(alpha, 2.)
+    U,V = (torch.randn(o, D+1, dtype=dt, device=dev)*0.1 for o in (n_u,n_i))   # factors, then the bias, per row
+    a = ifnone(alpha, 2.)
     at = set(np.linspace(burn, sweeps-1, keep).round().astype(int).tolist())
     models = []
     for s in _progress(range(sweeps), what='Gibbs sweeps', show=show_progress):
         (mU,lU),(mV,lV) = _hyper(U),_hyper(V)
-        U = _draw_rows(u, n_u, torch.cat([V[i,:D], one], 1), r-mu-V[i,D], mU, lU, a)
-        V = _draw_rows(i, n_i, torch.cat([U[u,:D], one], 1), r-mu-U[u,D], mV, lV, a)
-        if alpha is None:
-            err = r - mu - (U[u,:D]*V[i,:D]).sum(1) - U[u,D] - V[i,D]
-            a = torch.distributions.Gamma(1+len(r)/2, 1+(err**2).sum()/2).sample().item()
+        U,_ = _draw_rows(gu, n_u, V, mU, lU, a)
+        V,sse = _draw_rows(gi, n_i, U, mV, lV, a)
+        if alpha is None: a = torch.distributions.Gamma(1+len(r)/2, 1+sse/2).sample().item()
         if s in at:
             m = DotProductBias.from_classes(D, classes, user=user, item=item, y_range=None)
             with torch.no_grad():

@@ -8,7 +8,9 @@ machines run on the CPU. It uses the device fastai picks (`default_device()`: th
    predictions and top-10 lists the device gave;
 4. the command: `train --device auto` says where it runs; `--nproc` with more processes than GPUs is refused with one line
    (on GPUs), or runs on the CPU with gloo (`--device cpu`);
-5. dense against sparse seconds per epoch at `--rows` ratings (default 5M on a GPU, 1M on the CPU), bs 8192.
+5. Gibbs sampling on the device: `gibbs(dls)` samples where the loaders are; the test RMSE of its draws is within noise
+   of the same sampler's on the CPU, and its seconds per sweep are printed next to the CPU's;
+6. dense against sparse seconds per epoch at `--rows` ratings (default 5M on a GPU, 1M on the CPU), bs 8192.
 
 Each check prints `PASS` or `FAIL` and a line of numbers; the exit status is the number of failures.
 
@@ -92,7 +94,19 @@ def main():
     res = cli('train', '--data', 'sample', '--epochs', '1', '--seed', '0', '--nproc', '2', '--device', 'cpu', env={'OMP_NUM_THREADS': '1'})
     check("--nproc 2 --device cpu (gloo)", res.returncode==0 and 'Data parallel: 2 processes' in res.stdout, f"exit {res.returncode} in {time.perf_counter()-t:.0f} s; " + (res.stderr.strip().splitlines() or [''])[-1][:120])
 
-    # 5. dense against sparse
+    # 5. Gibbs sampling on the device, against the CPU
+    trn,tst = r.iloc[:32_000],r.iloc[32_000:]
+    dls = DotBiasDataLoaders.from_dfs(trn, tst, item_name='title', bs=512, seed=0)
+    out = {}
+    for where in ([dev.type, 'cpu'] if dev.type!='cpu' else ['cpu']):
+        t = time.perf_counter(); ens = gibbs(dls, sweeps=60, n_factors=10, seed=0, device=where); el = (time.perf_counter()-t)/60
+        learn = DotBiasLearner(dls, ens, loss_func=MSELossFlat())
+        out[where] = el,evaluate(learn, tst)['RMSE'],{p.device.type for p in ens.parameters()}
+    (el,rmse,devs),(elc,rmsec,_) = out[dev.type],out['cpu']
+    check(f"gibbs on {dev.type}", abs(rmse-rmsec) < 0.01 and devs=={'cpu'},
+          f"test RMSE {rmse:.4f} ({dev.type}) vs {rmsec:.4f} (cpu); {el:.4f} vs {elc:.4f} s per sweep; draws kept on {sorted(devs)}")
+
+    # 6. dense against sparse
     n = a.rows or (5_000_000 if gpus else 1_000_000)
     big = synth_ratings(n_users=max(1000, n//100), n_items=max(1000, n//400), n_ratings=n, seed=1)
     _,td = fit(big, False, bs=8192, n_factors=50)
