@@ -29,7 +29,7 @@ def worker(a):
     warnings.simplefilter('ignore')
     from fastai.tabular.all import set_seed, Callback, CancelFitException, num_distrib, rank_distrib, np
     from fastai_dotbias.all import DotBiasDataLoaders, dotbias_learner, DotBiasDistributedTrainer, row_kernels
-    row_kernels()   # build (or load) the sparse path's C++ row kernels before anything is timed
+    row_kernels()   # build (or load) the sparse path's C row kernels before anything is timed
     sys.path.insert(0, os.path.dirname(__file__))
     from bench_scale import ratings_like_ml25m
     n = max(num_distrib(), 1)

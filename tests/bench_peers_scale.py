@@ -61,7 +61,7 @@ def ours(df, a):
     warnings.simplefilter('ignore')
     from fastai.tabular.all import set_seed, Callback
     from fastai_dotbias.all import DotBiasDataLoaders, dotbias_learner, row_kernels
-    row_kernels()   # build (or load) the sparse path's C++ row kernels before anything is timed
+    row_kernels()   # build (or load) the sparse path's C row kernels before anything is timed
     from fastai_dotbias.loader import RatingsDL, RatingsDataset
     tr,va = split(len(df))
     t0 = time.perf_counter()

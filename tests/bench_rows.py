@@ -1,5 +1,5 @@
 """LazyAdam's step on one table's touched rows, rows not in cache: PyTorch ops (gather the value and both moving averages,
-PyTorch's fused Adam, scatter back) against the C++ row kernel (`adam_rows_`, in place), side by side in one run.
+PyTorch's fused Adam, scatter back) against the C row kernel (`adam_rows_`, in place), side by side in one run.
 
 A MovieLens 25M-shaped user table (162,541 x 50, float32), the ~7,700 distinct users of a batch of 8,192, a different
 random set of rows each step and 80 MB of other memory written between steps (so the rows come from main memory, as in

@@ -2,7 +2,7 @@
 
 Builds DotBiasDataLoaders once, then trains one epoch (`fit_one_cycle(1, 5e-3, wd=0.1)`, 50 factors) with each path in
 `--paths`, side by side in this run: `dense` = dotbias_learner(dls), `sparse` = dotbias_learner(dls, sparse=True),
-`sparse-ops` = the same sparse path with its C++ row kernels off (FASTAI_DOTBIAS_KERNEL=0: PyTorch ops).
+`sparse-ops` = the same sparse path with its C row kernels off (FASTAI_DOTBIAS_KERNEL=0: PyTorch ops).
 Prints wall time per epoch (and per training step), final train/valid MSE, peak RSS, and the speed ratio.
 Peak RSS is the whole process's so far: run `--paths sparse` alone for the sparse path's own memory (data + training).
 With `--fastai-rows N` it then also compares fastai's CollabDataLoaders + collab_learner with ours on the first N ratings.
@@ -17,7 +17,7 @@ warnings.simplefilter('ignore')
 from fastai.collab import *
 from fastai.tabular.all import *
 from fastai_dotbias.all import *
-row_kernels()   # build (or load) the sparse path's C++ row kernels before anything is timed
+row_kernels()   # build (or load) the sparse path's C row kernels before anything is timed
 from fastai_dotbias.synth import _draw_pairs
 
 def rss_gb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20

@@ -12,7 +12,7 @@ torch.set_num_threads(1)
 warnings.simplefilter('ignore')
 from fastai.tabular.all import *
 from fastai_dotbias.all import *
-row_kernels()   # build (or load) the sparse path's C++ row kernels before anything is timed
+row_kernels()   # build (or load) the sparse path's C row kernels before anything is timed
 
 def fit(ratings, split, epochs, sparse, lr, wd):
     set_seed(split)

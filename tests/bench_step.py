@@ -12,7 +12,7 @@ import torch
 torch.set_num_threads(1)
 from fastai.tabular.all import *
 from fastai_dotbias.all import *
-row_kernels()   # build (or load) the sparse path's C++ row kernels before anything is timed
+row_kernels()   # build (or load) the sparse path's C row kernels before anything is timed
 
 def main():
     p = argparse.ArgumentParser(); p.add_argument('--rounds', type=int, default=7); a = p.parse_args()
