@@ -5,13 +5,17 @@ each notebook in a fresh `python3` kernel started from this environment, in nbs/
 order, including `#| slow` cells (those that need MovieLens print that they skip when it is absent). Only cells marked
 `#| eval: false` are left out, as nbdev leaves them out: they are commands to copy, not to run. Nothing is written back.
 
-    python .ci/run_notebooks.py [--save [--keep-slow]] [NOTEBOOK ...]
+    python .ci/run_notebooks.py [--save [--keep-slow]] [--jobs N] [NOTEBOOK ...]
+
+`--jobs N` runs N notebooks at a time, each in its own kernel (default: the number of cores, at most 8); each kernel
+keeps the environment's `OMP_NUM_THREADS`, so with 1 the cores are not oversubscribed.
 
 `--save` writes the outputs back into the notebooks (the docs show them), without execution timestamps. With `--keep-slow`,
 cells flagged `#| slow` keep the outputs already saved: on a machine without MovieLens they only print that they skip, and
 the MovieLens results saved where it was present stay in the docs.
 """
-import re, sys, time
+import os, re, sys, time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
@@ -38,14 +42,20 @@ def run(path, save=False, keep_slow=False):
     n = sum(1 for c in run_nb.cells if c.cell_type=='code')
     print(f"  {path.name}: {n} cells ran in {time.time()-t:.0f} s" + (f" ({n_skip} `eval: false` left out)" if n_skip else ''), flush=True)
 
+def _run_one(p, save, keep_slow):
+    "Run notebook `p` in a worker process: its name if it failed, else None"
+    try: run(p, save, keep_slow)
+    except CellExecutionError as e:
+        print(f"  {p.name}: FAILED\n{str(e)[-3000:]}", flush=True)
+        return p.name
+
 if __name__ == '__main__':
-    save,keep_slow = '--save' in sys.argv,'--keep-slow' in sys.argv
-    nbs = [Path(p).resolve() for p in sys.argv[1:] if p not in ('--save','--keep-slow')] or sorted((root/'nbs').glob('*.ipynb'))
-    failed = []
-    for p in nbs:
-        try: run(p, save, keep_slow)
-        except CellExecutionError as e:
-            failed.append(p.name)
-            print(f"  {p.name}: FAILED\n{str(e)[-3000:]}", flush=True)
+    args = sys.argv[1:]
+    save,keep_slow = '--save' in args,'--keep-slow' in args
+    jobs = min(os.cpu_count() or 1, 8)
+    if '--jobs' in args: i = args.index('--jobs'); jobs = int(args[i+1]); del args[i:i+2]
+    nbs = [Path(p).resolve() for p in args if p not in ('--save','--keep-slow')] or sorted((root/'nbs').glob('*.ipynb'))
+    t = time.time()
+    with ProcessPoolExecutor(max(1, min(jobs, len(nbs)))) as ex: failed = [o for o in ex.map(_run_one, nbs, [save]*len(nbs), [keep_slow]*len(nbs)) if o]
     if failed: sys.exit(f"notebooks that fail in a Jupyter kernel: {', '.join(failed)}")
-    print(f"all {len(nbs)} notebooks ran in a Jupyter kernel")
+    print(f"all {len(nbs)} notebooks ran in a Jupyter kernel ({jobs} at a time, {time.time()-t:.0f} s)")

@@ -336,6 +336,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                         'fastai_dotbias.learner.TrainingError': ('learner.html#trainingerror', 'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner._check_y_range': ( 'learner.html#_check_y_range',
                                                                                    'fastai_dotbias/learner.py'),
+                                        'fastai_dotbias.learner._flat_mse': ('learner.html#_flat_mse', 'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner._fused_ok': ('learner.html#_fused_ok', 'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner._samples_with_replacement': ( 'learner.html#_samples_with_replacement',
                                                                                               'fastai_dotbias/learner.py'),

@@ -72,12 +72,22 @@ class DotBiasLearner(Learner):
         for cb in cbs: cb(event_name)
 
 # %% ../nbs/05_learner.ipynb #8d125772
+def _flat_mse(lf):
+    "The reduction of `lf` if it is fastai's `MSELossFlat` (`floatify` or not), else None"
+    f = getattr(lf, 'func', None)
+    if isinstance(lf, BaseLoss) and type(f) is nn.MSELoss and lf.flatten and not lf.is_2d and lf.axis==-1: return f.reduction
+
 @patch
 def _do_one_batch(self:DotBiasLearner):
     self.pred = self.model(*self.xb)
     self('after_pred')
     if len(self.yb):
-        loss = self.loss_func(self.pred, *self.yb)
+        red = _flat_mse(self.loss_func) if len(self.yb)==1 else None
+        if red is None: loss = self.loss_func(self.pred, *self.yb)
+        else:
+            y = self.yb[0]
+            if (self.loss_func.floatify and y.dtype!=torch.float16) or y.dtype in (torch.int8,torch.int16,torch.int32): y = y.float() if self.loss_func.floatify else y.long()
+            loss = F.mse_loss(self.pred.reshape(-1), y.reshape(-1), reduction=red)
         self.loss_grad = loss.as_subclass(Tensor) if isinstance(loss, TensorBase) else loss
         self.loss = self.loss_grad.clone()
     self('after_loss')
