@@ -23,6 +23,7 @@ from .data import _ml100k_path,_short
 from .distributed import *
 from .learner import atomic_write
 from .interpret import _tables
+from .model import _members
 from .baselines import *
 from .export import *
 from .cli import *
@@ -316,9 +317,9 @@ def _tune_or_not(args, trn, val, seed):
 def _gibbs_or_not(args, learn, seed):
     "`learn` averaged half and half with `--gibbs` sweeps of the sampler on its training ratings (`learn` itself without `--gibbs`)"
     if not args.gibbs: return learn
-    t = time.perf_counter()
+    t,n = time.perf_counter(),len(_members(learn.model)[0])   # the trained models, and the bias baseline when --tune blended it in
     learn = with_gibbs(learn, sweeps=args.gibbs, seed=seed, show_progress=True)
-    print(f"Sampled the same model by Gibbs sampling ({args.gibbs} sweeps, 30 factors, {len(learn.model.models)-args.ensemble} draws kept) and averaged it half and half with the above ({time.perf_counter()-t:.0f} s)")
+    print(f"Sampled the same model by Gibbs sampling ({args.gibbs} sweeps, 30 factors, {len(learn.model.models)-n} draws kept) and averaged it half and half with the above ({time.perf_counter()-t:.0f} s)")
     return learn
 
 # %% ../nbs/12_commands.ipynb #2febd5de

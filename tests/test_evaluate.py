@@ -86,6 +86,18 @@ def test_gibbs_blend_trains_saves_and_recommends(ml, tmp_path):
     assert t['twins'][0] not in out and len(out.strip().splitlines()) == 5 and 'Beloved Classic' in out, out
     ok(cli('similar', '--model', tmp_path/'g.pkl', '--title', 'Twin Saga A (1970)', '-n', '2'))
 
+def test_gibbs_counts_the_draws_alone(ratings, capsys):
+    "A trained part that holds the bias baseline as a member (a tuned recipe's blend, baseline_weight < 1): --gibbs counts its draws without it"
+    from types import SimpleNamespace
+    from fastai_dotbias.evaluate import fit_recipe
+    from fastai_dotbias.commands import _gibbs_or_not
+    learn = fit_recipe(ratings.iloc[:16_000], ratings.iloc[16_000:], epochs=1, bs=512, baseline_weight=0.9)
+    assert len(learn.model.models) == 2   # the model and the baseline
+    capsys.readouterr()
+    blend = _gibbs_or_not(SimpleNamespace(gibbs=10, ensemble=1), learn, 0)
+    assert len(blend.model.models) == 10
+    assert 'Sampled the same model by Gibbs sampling (10 sweeps, 30 factors, 8 draws kept)' in capsys.readouterr().out
+
 def test_evaluate_with_gibbs_and_bias_recipe(ml):
     out = ok(cli('evaluate', '--data', ml/'ml-100k', '--split', 'u1', '--gibbs', '20', '--lr-bias', '0.01', '--wd-bias', '0')).stdout
     assert 'wd=0.1, lr_bias=0.01, wd_bias=0.0), n_factors=50, bs=64, half and half with 20 Gibbs sweeps' in out, out
