@@ -592,6 +592,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'fastai_dotbias.tune.OptunaPruning.after_epoch': ( 'tune.html#optunapruning.after_epoch',
                                                                                         'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._blend_score': ('tune.html#_blend_score', 'fastai_dotbias/tune.py'),
+                                     'fastai_dotbias.tune._draw_model': ('tune.html#_draw_model', 'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._draw_rows': ('tune.html#_draw_rows', 'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._groups': ('tune.html#_groups', 'fastai_dotbias/tune.py'),
                                      'fastai_dotbias.tune._hyper': ('tune.html#_hyper', 'fastai_dotbias/tune.py'),

@@ -137,6 +137,15 @@ def _draw_rows(groups, n, X, mean, lam, alpha):
     res = torch.empty_like(x[:,:,0]); res[order] = x[:,:,0]
     return res,(xe.mT@G@xe).sum()
 
+# %% ../nbs/10_tune.ipynb #1a5b7095
+def _draw_model(U, V, mu, classes, user, item):
+    "A linear `DotProductBias` holding the draw `U`, `V` (factors, then bias, per row) and the global mean `mu`"
+    m = DotProductBias.from_classes(U.shape[1]-1, classes, user=user, item=item, y_range=None)
+    with torch.no_grad():
+        m.user_factors.copy_(U[:,:-1]); m.user_bias.copy_(U[:,-1]+mu)
+        m.movie_factors.copy_(V[:,:-1]); m.movie_bias.copy_(V[:,-1])
+    return m
+
 # %% ../nbs/10_tune.ipynb #0eb4fe31
 def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=0, device=None, show_progress=False):
     "A `DotBiasEnsemble` of `keep` (default: 100, or fewer when fewer sweeps follow `burn`) linear `DotProductBias` models drawn by Gibbs sampling from the posterior given `dls`' training ratings (`burn`: sweeps discarded first, default a fifth; `alpha`: a fixed noise precision instead of a sampled one; `device`: where to sample, default `dls.device`)"
@@ -164,12 +173,7 @@ def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=
         U,_ = _draw_rows(gu, n_u, V, mU, lU, a)
         V,sse = _draw_rows(gi, n_i, U, mV, lV, a)
         if alpha is None: a = torch.distributions.Gamma(1+len(r)/2, 1+sse/2).sample().item()
-        if s in at:
-            m = DotProductBias.from_classes(D, classes, user=user, item=item, y_range=None)
-            with torch.no_grad():
-                m.user_factors.copy_(U[:,:D]); m.user_bias.copy_(U[:,D]+mu)
-                m.movie_factors.copy_(V[:,:D]); m.movie_bias.copy_(V[:,D])
-            models.append(m)
+        if s in at: models.append(_draw_model(U, V, mu, classes, user, item))
     return DotBiasEnsemble(models)
 
 # %% ../nbs/10_tune.ipynb #93d52c02

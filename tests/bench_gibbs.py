@@ -14,7 +14,7 @@ import numpy as np, torch
 from fastai.tabular.all import *
 from fastai_dotbias.all import *
 from fastai_dotbias.learner import _train_codes
-from fastai_dotbias.tune import _hyper
+from fastai_dotbias.tune import _hyper,_draw_model
 
 def reference_draw_rows(idx, n, Y, t, mean, lam, alpha, chunk=20_000):
     "Each row drawn from its Gaussian posterior, the posterior's sums taken one rating at a time (the sampler before the blocks)"
@@ -45,12 +45,7 @@ def reference_gibbs(dls, sweeps=250, n_factors=30, seed=0):
         V = reference_draw_rows(i, n_i, torch.cat([U[u,:D], one], 1), r-mu-U[u,D], mV, lV, a)
         err = r - mu - (U[u,:D]*V[i,:D]).sum(1) - U[u,D] - V[i,D]
         a = torch.distributions.Gamma(1+len(r)/2, 1+(err**2).sum()/2).sample().item()
-        if s in at:
-            m = DotProductBias.from_classes(D, classes, user=user, item=item, y_range=None)
-            with torch.no_grad():
-                m.user_factors.copy_(U[:,:D]); m.user_bias.copy_(U[:,D]+mu)
-                m.movie_factors.copy_(V[:,:D]); m.movie_bias.copy_(V[:,D])
-            models.append(m)
+        if s in at: models.append(_draw_model(U, V, mu, classes, user, item))
     return DotBiasEnsemble(models)
 
 def data():
