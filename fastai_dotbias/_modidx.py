@@ -179,6 +179,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                               'fastai_dotbias/distributed.py'),
                                             'fastai_dotbias.distributed._broadcast': ( 'distributed.html#_broadcast',
                                                                                        'fastai_dotbias/distributed.py'),
+                                            'fastai_dotbias.distributed._leave_group': ( 'distributed.html#_leave_group',
+                                                                                         'fastai_dotbias/distributed.py'),
                                             'fastai_dotbias.distributed._merge': ( 'distributed.html#_merge',
                                                                                    'fastai_dotbias/distributed.py'),
                                             'fastai_dotbias.distributed._pack': ('distributed.html#_pack', 'fastai_dotbias/distributed.py'),

@@ -14,6 +14,7 @@ from .loader import _dist_device
 from .learner import *
 from .sparse import *
 from .sparse import _unique, _sum_rows, _coalesced
+import atexit
 
 # %% ../nbs/07_distributed.ipynb #dca8e4f3
 def _broadcast(self, t, rank):
@@ -127,6 +128,11 @@ class DotBiasDistributedTrainer(DistributedTrainer):
         if not dl.shuffle: return dl.new(device=dev)
         return dl.new(rank=rank_distrib(), world_size=num_distrib(), device=dev)
 
+# %% ../nbs/07_distributed.ipynb #31be8674
+def _leave_group():
+    "Destroy the default process group, if there is one (registered with `atexit` by `distrib_dotbias`)"
+    if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
+
 # %% ../nbs/07_distributed.ipynb #c468be11
 @patch
 @contextmanager
@@ -141,3 +147,4 @@ def distrib_dotbias(self:Learner, sync_bn=False, **kwargs):
     if rank_distrib(): self.remove_cb(ProgressCallback)
     try: yield self
     finally: self.detach_distributed()
+    atexit.unregister(_leave_group); atexit.register(_leave_group)   # after a clean exit only: a rank that failed must not wait on the others
