@@ -81,6 +81,48 @@ void NAME(const T* G, const int64_t* d, int64_t b, int64_t f, T* O) { \
 }
 SUM_ROWS(sum_rows_f32, float)
 SUM_ROWS(sum_rows_f64, double)
+
+/* The book's forward, fused, for ratings i < b of user x[2i] and item x[2i+1]: z = U[u]·M[m] + bu[u] + bm[m] and
+   out[i] = sigmoid(z)*(hi - lo) + lo, keeping sigmoid(z) in s[i] for the backward (out[i] = z where `squash` is 0).
+   Returns 1; -1-i, having written nothing, if rating i's user or item is not in its table. */
+#define DOT_ROWS(NAME, T, EXP) \
+int64_t NAME(const int64_t* x, int64_t b, const T* U, const T* bu, int64_t nu, const T* M, const T* bm, int64_t nm, \
+             int64_t f, int squash, double lo, double hi, T* out, T* s) { \
+  for (int64_t i = 0; i < b; ++i) if (x[2*i] < 0 || x[2*i] >= nu || x[2*i+1] < 0 || x[2*i+1] >= nm) return -1-i; \
+  const T scale = (T)(hi - lo), low = (T)lo; \
+  for (int64_t i = 0; i < b; ++i) { \
+    if (i + AHEAD < b) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
+    const int64_t u = x[2*i], m = x[2*i+1]; const T* a = U + u*f; const T* c = M + m*f; \
+    T z0 = 0, z1 = 0, z2 = 0, z3 = 0; int64_t j = 0; \
+    for (; j + 4 <= f; j += 4) { z0 += a[j]*c[j]; z1 += a[j+1]*c[j+1]; z2 += a[j+2]*c[j+2]; z3 += a[j+3]*c[j+3]; } \
+    for (; j < f; ++j) z0 += a[j]*c[j]; \
+    T z = (z0 + z1) + (z2 + z3); \
+    z += bu[u] + bm[m]; \
+    if (squash) { const T sg = 1/(1 + EXP(-z)); s[i] = sg; out[i] = sg*scale + low; } else out[i] = z; \
+  } \
+  return 1; \
+}
+DOT_ROWS(dot_rows_f32, float, expf)
+DOT_ROWS(dot_rows_f64, double, exp)
+
+/* Its backward, given the gradient g of the loss by out: dz = g*(hi - lo)*(1 - s)*s (g where not squashed), then for
+   rating i, iu[i] and im[i] its user's and item's positions among the batch's distinct ones, GU[iu[i]] += dz*M[m],
+   gbu[iu[i]] += dz, GM[im[i]] += dz*U[u], gbm[im[i]] += dz: the gradient rows of the distinct users and items, summed in
+   the order of the ratings (GU, gbu, GM, gbm start at zero). */
+#define DOT_ROWS_BACK(NAME, T) \
+void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, const T* U, const T* M, int64_t f, \
+          int squash, double lo, double hi, const T* s, const T* g, T* GU, T* gbu, T* GM, T* gbm) { \
+  const T scale = (T)(hi - lo); \
+  for (int64_t i = 0; i < b; ++i) { \
+    if (i + AHEAD < b) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
+    const T dz = squash ? g[i]*scale*(1 - s[i])*s[i] : g[i]; \
+    const T* a = U + x[2*i]*f; const T* c = M + x[2*i+1]*f; T* ga = GU + iu[i]*f; T* gc = GM + im[i]*f; \
+    for (int64_t j = 0; j < f; ++j) { ga[j] += dz*c[j]; gc[j] += dz*a[j]; } \
+    gbu[iu[i]] += dz; gbm[im[i]] += dz; \
+  } \
+}
+DOT_ROWS_BACK(dot_rows_back_f32, float)
+DOT_ROWS_BACK(dot_rows_back_f64, double)
 '''
 
 # %% ../nbs/04_sparse.ipynb #2762b918
@@ -105,7 +147,7 @@ def _compile(src, name):
 _i64,_f64,_ptr = ctypes.c_int64,ctypes.c_double,ctypes.c_void_p
 
 class _RowKernels:
-    "`adam_rows_`, `unique_rows` and `sum_rows` of the compiled `_row_src`, on CPU tensors"
+    "`adam_rows_`, `unique_rows`, `sum_rows`, `dot_rows` and `dot_rows_back` of the compiled `_row_src`, on CPU tensors"
     def __init__(self, lib):
         self.lib,self.__file__ = lib,lib._name
         for t in ('f32','f64'):
@@ -113,6 +155,10 @@ class _RowKernels:
             getattr(lib, f'adam_rows_{t}').restype = _i64
             getattr(lib, f'sum_rows_{t}').argtypes = [_ptr, _ptr, _i64, _i64, _ptr]
             getattr(lib, f'sum_rows_{t}').restype = None
+            getattr(lib, f'dot_rows_{t}').argtypes = [_ptr, _i64, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, ctypes.c_int, _f64, _f64, _ptr, _ptr]
+            getattr(lib, f'dot_rows_{t}').restype = _i64
+            getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6
+            getattr(lib, f'dot_rows_back_{t}').restype = None
         lib.unique_rows.argtypes,lib.unique_rows.restype = [_ptr, _i64, _i64, _ptr, _ptr],_i64
 
     @staticmethod
@@ -150,6 +196,36 @@ class _RowKernels:
         out = g.new_zeros((n,)+g.shape[1:]); b = inv.numel()
         (self.lib.sum_rows_f32 if g.dtype==torch.float32 else self.lib.sum_rows_f64)(g.data_ptr(), inv.data_ptr(), b, g.numel()//b if b else 0, out.data_ptr())
         return out
+
+    def _tables(self, U, bu, M, bm):
+        "Check the four tables of a `DotProductBias` for the fused kernels: one float dtype, contiguous, on the CPU; their width"
+        if U.dtype not in (torch.float32,torch.float64): raise TypeError(f"the row kernels take float32 or float64 tables, not {U.dtype}")
+        self._check(U, bu, M, bm, dtype=U.dtype)
+        if U.dim()!=2 or M.dim()!=2 or U.shape[1]!=M.shape[1] or bu.shape!=U.shape[:1] or bm.shape!=M.shape[:1]:
+            raise ValueError(f"the fused kernels take [users, f] and [items, f] factors with one bias per row; got {list(U.shape)}, {list(bu.shape)}, {list(M.shape)}, {list(bm.shape)}")
+        return U.shape[1]
+
+    def dot_rows(self, x, U, bu, M, bm, y_range):
+        "The book's forward for the `[b, 2]` (user, item) codes `x` on tables `U, bu, M, bm`, and the sigmoids it squashed (`None` if `y_range` is `None`)"
+        f = self._tables(U, bu, M, bm); self._check(x, dtype=torch.int64)
+        if x.dim()!=2 or x.shape[1]!=2: raise ValueError(f"x must be [batch, 2] (user, item) codes, got {list(x.shape)}")
+        b = len(x); out = U.new_empty(b); s = U.new_empty(b if y_range is not None else 0)
+        lo,hi = (0.,1.) if y_range is None else map(float, y_range)
+        res = (self.lib.dot_rows_f32 if U.dtype==torch.float32 else self.lib.dot_rows_f64)(
+            x.data_ptr(), b, U.data_ptr(), bu.data_ptr(), len(U), M.data_ptr(), bm.data_ptr(), len(M), f, int(y_range is not None), lo, hi, out.data_ptr(), s.data_ptr())
+        if res < 0: raise IndexError(f"rating {-1-res} has codes {x[-1-res].tolist()}, outside tables of {len(U)} users and {len(M)} items")
+        return out,(s if y_range is not None else None)
+
+    def dot_rows_back(self, g, x, iu, ku, im, km, U, M, s, y_range):
+        "Gradients of the `ku` distinct users' and `km` distinct items' rows (factors and biases) given `g`, the gradient by `dot_rows`' output"
+        f = U.shape[1]; self._check(g, dtype=U.dtype); self._check(x, iu, im, dtype=torch.int64)
+        if s is not None: self._check(s, dtype=U.dtype)
+        GU,gbu,GM,gbm = U.new_zeros(ku, f),U.new_zeros(ku),U.new_zeros(km, f),U.new_zeros(km)
+        lo,hi = (0.,1.) if y_range is None else map(float, y_range)
+        (self.lib.dot_rows_back_f32 if U.dtype==torch.float32 else self.lib.dot_rows_back_f64)(
+            x.data_ptr(), iu.data_ptr(), im.data_ptr(), len(x), U.data_ptr(), M.data_ptr(), f, int(s is not None), lo, hi,
+            (s if s is not None else g).data_ptr(), g.data_ptr(), GU.data_ptr(), gbu.data_ptr(), GM.data_ptr(), gbm.data_ptr())
+        return GU,gbu,GM,gbm
 
 # %% ../nbs/04_sparse.ipynb #7d68b1e7
 class _Cache(dict):
@@ -210,15 +286,48 @@ def sparse_rows(tables, idx):
     else: res = tuple(t.index_select(0, idx) for t in ts)
     return res if isinstance(tables, (list,tuple)) else res[0]
 
+# %% ../nbs/04_sparse.ipynb #48de09d2
+class _DotBiasRows(torch.autograd.Function):
+    "The book's forward on the tables' rows for the `[b, 2]` codes `x` in one pass, and its backward in another: coalesced sparse COO gradients of the batch's distinct rows"
+    @staticmethod
+    def forward(ctx, x, y_range, U, bu, M, bm):
+        k = row_kernels()
+        out,s = k.dot_rows(x, U, bu, M, bm, y_range)
+        (uu,iu),(um,im) = k.unique_rows(x[:,0].contiguous(), len(U)),k.unique_rows(x[:,1].contiguous(), len(M))
+        ctx.save_for_backward(x, U, M, uu, iu, um, im, s)
+        ctx.y_range = y_range
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x,U,M,uu,iu,um,im,s = ctx.saved_tensors
+        GU,gbu,GM,gbm = row_kernels().dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range)
+        sp = lambda rows,v,size: torch.sparse_coo_tensor(rows[None], v, size, is_coalesced=True, check_invariants=False)
+        return None,None,sp(uu, GU, U.shape),sp(uu, gbu, (len(U),)),sp(um, GM, M.shape),sp(um, gbm, (len(M),))
+
+# %% ../nbs/04_sparse.ipynb #d67d5472
+def _fused_rows(m, x):
+    "The book's forward of `m` on codes `x` by the fused row kernels, or `None` where they do not take `m` and `x`"
+    ts = m.user_factors, m.user_bias, m.movie_factors, m.movie_bias
+    if (not x.is_cpu or x.dtype!=torch.int64 or x.dim()!=2 or x.shape[1]!=2 or ts[0].dtype not in (torch.float32,torch.float64)
+        or not all(t.is_cpu and t.dtype==ts[0].dtype and t.is_contiguous() for t in ts)): return None
+    k = row_kernels()
+    if k is None: return None
+    x = x.contiguous()
+    if torch.is_grad_enabled() and any(t.requires_grad for t in ts): return _DotBiasRows.apply(x, m.y_range, *ts)
+    with torch.no_grad(): return k.dot_rows(x, *ts, m.y_range)[0]
+
 # %% ../nbs/04_sparse.ipynb #a6ba8861
 class SparseDotProductBias(DotProductBias):
     "`DotProductBias` whose tables get sparse gradients: only the rows of the users and items in the batch"
     def forward(self, x):
+        res = _fused_rows(self, x)
+        if res is not None: return res
         users,user_bias   = sparse_rows([self.user_factors, self.user_bias], x[:,0])
         movies,movie_bias = sparse_rows([self.movie_factors, self.movie_bias], x[:,1])
         res = (users*movies).sum(dim=1)
         res += user_bias + movie_bias
-        return sigmoid_range(res, *self.y_range)
+        return res if self.y_range is None else sigmoid_range(res, *self.y_range)
 
 # %% ../nbs/04_sparse.ipynb #00776865
 def _fused_ok(ps): return all(p.device.type in ('cpu','cuda') and p.dtype in (torch.float32,torch.float64) for p in ps)
