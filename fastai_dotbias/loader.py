@@ -111,7 +111,8 @@ def __iter__(self:RatingsDL):
     idxs = tensor(idxs).to(xs.device)
     for i in range(len(self)):
         sl = idxs[i*bs:(i+1)*bs]
-        yield self.after_batch((xs[sl],) if y is None else (xs[sl],y[sl]))
+        b = xs.index_select(0, sl)
+        yield self.after_batch((b,) if y is None else (b,y.index_select(0, sl)))
     self.after_iter()
 
 # %% ../nbs/02_loader.ipynb #d02680a1
