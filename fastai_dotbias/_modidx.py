@@ -209,6 +209,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                          'fastai_dotbias.evaluate._cols': ('evaluate.html#_cols', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._fit_one': ('evaluate.html#_fit_one', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._fold_in': ('evaluate.html#_fold_in', 'fastai_dotbias/evaluate.py'),
+                                         'fastai_dotbias.evaluate._model_device': ( 'evaluate.html#_model_device',
+                                                                                    'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._preds': ('evaluate.html#_preds', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._progress': ('evaluate.html#_progress', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._rank_by': ('evaluate.html#_rank_by', 'fastai_dotbias/evaluate.py'),

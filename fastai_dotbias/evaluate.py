@@ -44,44 +44,50 @@ def _augment(tables):
     return [(torch.cat([uf, ub[:,None], torch.ones_like(ub)[:,None]], 1), torch.cat([vf, torch.ones_like(vb)[:,None], vb[:,None]], 1), yr, w[0] if w else 1/len(tables))
             for uf,ub,vf,vb,yr,*w in tables]
 
-def top_k(tables, k, exclude=None, keep=None, users=None, chunk=1024):
-    "The `k` best items and their predicted ratings for each of `users` (default: all), averaging the models in `tables` (`(user_factors, user_bias, item_factors, item_bias, y_range[, weight])` each)"
-    aug = _augment(tables)
+def top_k(tables, k, exclude=None, keep=None, users=None, chunk=1024, device=None):
+    "The `k` best items and their predicted ratings for each of `users` (default: all), averaging the models in `tables` (`(user_factors, user_bias, item_factors, item_bias, y_range[, weight])` each), scored on `device` (default: the tables'), returned on the CPU"
+    dev = torch.device(device) if device is not None else tables[0][0].device
+    aug = [(u.to(dev),v.to(dev),yr,w) for u,v,yr,w in _augment(tables)]
     n_users,n_items = len(aug[0][0]),len(aug[0][1])
     users = torch.arange(n_users) if users is None else torch.as_tensor(np.asarray(users), dtype=torch.int64)
     k = min(k, n_items)
-    drop = torch.zeros(n_items, dtype=torch.bool) if keep is None else ~torch.as_tensor(keep)
+    drop = (torch.zeros(n_items, dtype=torch.bool) if keep is None else ~torch.as_tensor(keep)).to(dev)
     top_i,top_s = torch.empty(len(users), k, dtype=torch.int64),torch.empty(len(users), k)
     with torch.no_grad():
         for s in range(0, len(users), chunk):
-            us = users[s:s+chunk]
-            if len(aug)==1: scores = aug[0][0][us] @ aug[0][1].T
-            else: scores = sum(w*(sigmoid_range(u[us] @ v.T, *yr) if yr is not None else u[us] @ v.T) for u,v,yr,w in aug)
+            us = users[s:s+chunk]; ud = us.to(dev)
+            if len(aug)==1: scores = aug[0][0][ud] @ aug[0][1].T
+            else: scores = sum(w*(sigmoid_range(u[ud] @ v.T, *yr) if yr is not None else u[ud] @ v.T) for u,v,yr,w in aug)
             scores[:, drop] = -float('inf')
             if exclude is not None:
                 indptr,indices = exclude
                 lo,hi = indptr[us.numpy()],indptr[us.numpy()+1]
                 rows = np.repeat(np.arange(len(us)), hi-lo)
                 cols = indices[np.concatenate([np.arange(a, b) for a,b in zip(lo, hi)])] if len(rows) else np.zeros(0, dtype=np.int64)
-                scores[torch.from_numpy(rows), torch.from_numpy(cols.astype(np.int64))] = -float('inf')
+                scores[torch.from_numpy(rows).to(dev), torch.from_numpy(cols.astype(np.int64)).to(dev)] = -float('inf')
             v,i = scores.topk(k, dim=1)
             if len(aug)==1 and aug[0][2] is not None: v = sigmoid_range(v, *aug[0][2])
-            top_i[s:s+len(us)],top_s[s:s+len(us)] = i,v
+            top_i[s:s+len(us)],top_s[s:s+len(us)] = i.cpu(),v.cpu()
     return top_i,top_s
 
 # %% ../nbs/09_evaluate.ipynb #f593d745
+def _model_device(m):
+    "Where `m`'s first parameter lives: the device to score its tables on (the CPU for anything else)"
+    p = next(m.parameters(), None) if isinstance(m, nn.Module) else None
+    return torch.device('cpu') if p is None else p.device
+
 @patch
 def _score_tables(self:BiasInterpretation):
     "The tables `top_k` needs: one set per model (several for a `DotBiasEnsemble`), each with its `y_range` and weight"
     return [(*t, yr, w) for t,yr,w in zip(self.members, self.y_ranges, self.weights)]
 
 @patch
-def top_k(self:BiasInterpretation, k=10, users=None, as_frame=True, chunk=1024):
-    "The `k` best titles that each of `users` (default: every trained user) has not rated, as `recommend` ranks them"
+def top_k(self:BiasInterpretation, k=10, users=None, as_frame=True, chunk=1024, device=None):
+    "The `k` best titles that each of `users` (default: every trained user) has not rated, as `recommend` ranks them; scored on `device` (default: the model's)"
     _check_n(k)
     if self.seen is None: raise ValueError("This model has no record of which titles each user rated, so its top-N lists would repeat them. Call `keep_ratings(learn)` before exporting.")
     codes = np.flatnonzero(self.n_user_ratings > 0) if users is None else np.array(self._idx(users, is_item=False))
-    items,scores = top_k(self._score_tables(), k, exclude=csr(self.seen[:,0], self.seen[:,1], len(self.users)), keep=self._trained_items(), users=codes, chunk=chunk)
+    items,scores = top_k(self._score_tables(), k, exclude=csr(self.seen[:,0], self.seen[:,1], len(self.users)), keep=self._trained_items(), users=codes, chunk=chunk, device=ifnone(device, _model_device(self.model)))
     if not as_frame: return codes,items,scores
     n = items.shape[1]
     ok = torch.isfinite(scores).numpy().ravel()
@@ -148,7 +154,7 @@ def evaluate(learn, test, k=10, threshold=4):
     good = (codes > 0).all(1) & (test[ds.y_name].to_numpy() >= threshold)
     tables = interp._score_tables()
     users = np.unique(codes[codes[:,0] > 0, 0])
-    items,scores = top_k(tables, k, exclude=csr(trn[:,0], trn[:,1], len(interp.users)), keep=interp._trained_items(), users=users)
+    items,scores = top_k(tables, k, exclude=csr(trn[:,0], trn[:,1], len(interp.users)), keep=interp._trained_items(), users=users, device=_model_device(learn.model))
     top = np.full((len(interp.users), items.shape[1]), -1); top[users] = np.where(torch.isfinite(scores).numpy(), items.numpy(), -1)
     res = {'RMSE': ((preds-y)**2).mean().sqrt().item(), 'MAE': (preds-y).abs().mean().item()}
     res.update(ranking_metrics(top, csr(codes[good,0], codes[good,1], len(interp.users)), k, n_items=int(interp._trained_items().sum())))

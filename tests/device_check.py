@@ -5,7 +5,7 @@ machines run on the CPU. It uses the device fastai picks (`default_device()`: th
 2. same seed, same run: two dense and two sparse fits from one seed end with bitwise-equal tables (on CUDA with
    `torch.use_deterministic_algorithms`, as `train --seed` sets it);
 3. export on the device, load in a CPU-only process (`CUDA_VISIBLE_DEVICES=`): `load_learner` and `DotBiasScorer` give the
-   predictions and top-10 lists the device gave;
+   predictions and top-10 lists the device gave; top-10 lists for every user ranked on the device equal the CPU's;
 4. the command: `train --device auto` says where it runs; `--nproc` with more processes than GPUs is refused with one line
    (on GPUs), or runs on the CPU with gloo (`--device cpu`);
 5. Gibbs sampling on the device: `gibbs(dls)` samples where the loaders are; the test RMSE of its draws is within noise
@@ -82,6 +82,16 @@ def main():
         err = float(np.abs(np.array(o['preds'])-preds).max())
         check("export here, load on a CPU-only process", not o['cuda'] and o['dev']=='cpu' and err < 1e-4 and o['top']==top,
               f"the loader saw CUDA: {o['cuda']}, model on {o['dev']}, largest prediction difference {err:.2g}, top-10 lists equal: {o['top']==top}")
+
+    # 3b. top-N for every user where the model is, against the CPU
+    interp = BiasInterpretation.from_learner(learn)
+    out = {}
+    for where in dict.fromkeys([dev.type, 'cpu']):
+        t = time.perf_counter(); _,items,scores = interp.top_k(10, as_frame=False, device=where); out[where] = time.perf_counter()-t,items,scores
+    (t1,i1,s1),(t0,i0,s0) = out[dev.type],out['cpu']
+    same,err = float((i1==i0).float().mean()),float((s1-s0).abs().max())
+    check(f"top-10 for every user on {dev.type}", same > 0.99 and err < 1e-4 and i1.device.type=='cpu',
+          f"{same:.1%} of the lists' entries equal the CPU's, largest score difference {err:.2g}; {t1:.3f} s vs {t0:.3f} s on the CPU")
 
     # 4. the command
     res = cli('train', '--data', 'sample', '--epochs', '1', '--seed', '0', '--device', 'auto')
