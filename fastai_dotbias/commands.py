@@ -291,7 +291,8 @@ def _resume(args):
 # %% ../nbs/12_commands.ipynb #ab9447a6
 def _trial_line(study, trial):
     "One line per tuning trial"
-    state = 'pruned' if trial.value is None else f'inner valid RMSE {trial.value:.4f}'
+    pruned = trial.state.name=='PRUNED'   # Optuna gives a pruned trial the value it last reported: not a result
+    state = f'pruned at epoch {len(trial.intermediate_values)}' if pruned else 'no value' if trial.value is None else f'inner valid RMSE {trial.value:.4f}'
     p = trial.params
     print(f"  trial {trial.number+1:>3}: {state:<24} n_factors={p['n_factors']}, epochs={p['epochs']}, bs={p['bs']}, lr={p['lr']:.2g}, wd={p['wd']:.2g}, lr_bias={p['lr_bias']:.2g}, wd_bias={p['wd_bias']:.2g}", flush=True)
 
