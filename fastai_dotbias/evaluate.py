@@ -15,6 +15,7 @@ from .data import _fail,_check_splits,_ml100k_path,_find_col,_user_cols,_item_co
 from .loader import *
 from .loader import _split
 from .model import *
+from .model import _device_of
 from .learner import *
 from .learner import _train_codes,_valid_codes
 from .interpret import *
@@ -71,11 +72,6 @@ def top_k(tables, k, exclude=None, keep=None, users=None, chunk=1024, device=Non
     return top_i,top_s
 
 # %% ../nbs/09_evaluate.ipynb #f593d745
-def _model_device(m):
-    "Where `m`'s first parameter lives: the device to score its tables on (the CPU for anything else)"
-    p = next(m.parameters(), None) if isinstance(m, nn.Module) else None
-    return torch.device('cpu') if p is None else p.device
-
 @patch
 def _score_tables(self:BiasInterpretation):
     "The tables `top_k` needs: one set per model (several for a `DotBiasEnsemble`), each with its `y_range` and weight"
@@ -87,7 +83,7 @@ def top_k(self:BiasInterpretation, k=10, users=None, as_frame=True, chunk=1024, 
     _check_n(k)
     if self.seen is None: raise ValueError("This model has no record of which titles each user rated, so its top-N lists would repeat them. Call `keep_ratings(learn)` before exporting.")
     codes = np.flatnonzero(self.n_user_ratings > 0) if users is None else np.array(self._idx(users, is_item=False))
-    items,scores = top_k(self._score_tables(), k, exclude=csr(self.seen[:,0], self.seen[:,1], len(self.users)), keep=self._trained_items(), users=codes, chunk=chunk, device=ifnone(device, _model_device(self.model)))
+    items,scores = top_k(self._score_tables(), k, exclude=csr(self.seen[:,0], self.seen[:,1], len(self.users)), keep=self._trained_items(), users=codes, chunk=chunk, device=ifnone(device, _device_of(self.model)))
     if not as_frame: return codes,items,scores
     n = items.shape[1]
     ok = torch.isfinite(scores).numpy().ravel()
@@ -154,7 +150,7 @@ def evaluate(learn, test, k=10, threshold=4):
     good = (codes > 0).all(1) & (test[ds.y_name].to_numpy() >= threshold)
     tables = interp._score_tables()
     users = np.unique(codes[codes[:,0] > 0, 0])
-    items,scores = top_k(tables, k, exclude=csr(trn[:,0], trn[:,1], len(interp.users)), keep=interp._trained_items(), users=users, device=_model_device(learn.model))
+    items,scores = top_k(tables, k, exclude=csr(trn[:,0], trn[:,1], len(interp.users)), keep=interp._trained_items(), users=users, device=_device_of(learn.model))
     top = np.full((len(interp.users), items.shape[1]), -1); top[users] = np.where(torch.isfinite(scores).numpy(), items.numpy(), -1)
     res = {'RMSE': ((preds-y)**2).mean().sqrt().item(), 'MAE': (preds-y).abs().mean().item()}
     res.update(ranking_metrics(top, csr(codes[good,0], codes[good,1], len(interp.users)), k, n_items=int(interp._trained_items().sum())))

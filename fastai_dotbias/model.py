@@ -75,10 +75,10 @@ def weight(self:DotProductBias, arr, is_item=True):
     return t[self._get_idx(arr, is_item).to(t.device)].detach().cpu()
 
 # %% ../nbs/03_model.ipynb #a3c9a3c9
-def _device_of(m, x):
-    "The device of `m`'s parameters (`x`'s when it has none)"
-    p = next(m.parameters(), None)
-    return x.device if p is None else p.device
+def _device_of(m, x=None):
+    "The device of `m`'s parameters (`x`'s, or the CPU, when it has none or is not a module)"
+    p = next(m.parameters(), None) if isinstance(m, nn.Module) else None
+    return p.device if p is not None else x.device if x is not None else torch.device('cpu')
 
 # %% ../nbs/03_model.ipynb #bd597566
 class DotBiasEnsemble(Module):

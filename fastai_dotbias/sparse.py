@@ -146,6 +146,10 @@ def _compile(src, name):
 # %% ../nbs/04_sparse.ipynb #163f44f2
 _i64,_f64,_ptr = ctypes.c_int64,ctypes.c_double,ctypes.c_void_p
 
+def _bounds(y_range):
+    "`y_range` as two floats for the kernels (any two when it is `None`: nothing is squashed then)"
+    return (0.,1.) if y_range is None else tuple(map(float, y_range))
+
 class _RowKernels:
     "`adam_rows_`, `unique_rows`, `sum_rows`, `dot_rows` and `dot_rows_back` of the compiled `_row_src`, on CPU tensors"
     def __init__(self, lib):
@@ -210,7 +214,7 @@ class _RowKernels:
         f = self._tables(U, bu, M, bm); self._check(x, dtype=torch.int64)
         if x.dim()!=2 or x.shape[1]!=2: raise ValueError(f"x must be [batch, 2] (user, item) codes, got {list(x.shape)}")
         b = len(x); out = U.new_empty(b); s = U.new_empty(b if y_range is not None else 0)
-        lo,hi = (0.,1.) if y_range is None else map(float, y_range)
+        lo,hi = _bounds(y_range)
         res = (self.lib.dot_rows_f32 if U.dtype==torch.float32 else self.lib.dot_rows_f64)(
             x.data_ptr(), b, U.data_ptr(), bu.data_ptr(), len(U), M.data_ptr(), bm.data_ptr(), len(M), f, int(y_range is not None), lo, hi, out.data_ptr(), s.data_ptr())
         if res < 0: raise IndexError(f"rating {-1-res} has codes {x[-1-res].tolist()}, outside tables of {len(U)} users and {len(M)} items")
@@ -221,7 +225,7 @@ class _RowKernels:
         f = U.shape[1]; self._check(g, dtype=U.dtype); self._check(x, iu, im, dtype=torch.int64)
         if s is not None: self._check(s, dtype=U.dtype)
         GU,gbu,GM,gbm = U.new_zeros(ku, f),U.new_zeros(ku),U.new_zeros(km, f),U.new_zeros(km)
-        lo,hi = (0.,1.) if y_range is None else map(float, y_range)
+        lo,hi = _bounds(y_range)
         (self.lib.dot_rows_back_f32 if U.dtype==torch.float32 else self.lib.dot_rows_back_f64)(
             x.data_ptr(), iu.data_ptr(), im.data_ptr(), len(x), U.data_ptr(), M.data_ptr(), f, int(s is not None), lo, hi,
             (s if s is not None else g).data_ptr(), g.data_ptr(), GU.data_ptr(), gbu.data_ptr(), GM.data_ptr(), gbm.data_ptr())
