@@ -15,11 +15,15 @@ import ctypes, hashlib, platform, shutil, subprocess, tempfile
 _row_src = r'''
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <math.h>
+#include <pthread.h>
 
 /* Rows whose memory is requested this many rows ahead of the one being updated: the rows of a batch are scattered
    over the table, and without the hint each one waits for main memory in turn. */
 #define AHEAD 8
+/* Below this many values to step, a second thread costs more to start than it saves. */
+#define PAR_MIN 2048
 
 static inline void prefetch(const void* row, int64_t bytes) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -27,17 +31,26 @@ static inline void prefetch(const void* row, int64_t bytes) {
 #endif
 }
 
+/* fa(a) on this thread and fb(b) on a second one when `threads` > 1 (one after the other otherwise, or if no thread
+   can be started); both have finished on return. Each writes only its own memory, so the results are the same bits. */
+typedef void* (*task)(void*);
+static void both(task fa, void* a, task fb, void* b, int threads) {
+  pthread_t t;
+  if (threads > 1 && pthread_create(&t, NULL, fb, b) == 0) { fa(a); pthread_join(t, NULL); }
+  else { fa(a); fb(b); }
+}
+
 /* fastai's Adam step on rows `r` (k of them) of `P` ([n, f]), in place; `MV` ([n, 2, f]) holds each row's moving
-   average of the gradient and of its square side by side; `G` ([k, f]) is the gradient of those rows. Returns 1; 0,
-   having changed nothing, unless the rows increase strictly (a coalesced gradient's rows do); -1-i if row i is not
-   in the table. */
+   average of the gradient and of its square side by side; `G` ([k, f]) is the gradient of those rows; `h` is lr, mom,
+   sqr_mom, eps, wd, step and decouple_wd. Returns 1; 0, having changed nothing, unless the rows increase strictly (a
+   coalesced gradient's rows do); -1-i if row i is not in the table. */
 #define ADAM_ROWS(NAME, T, SQRT) \
-int64_t NAME(T* P, T* MV, const int64_t* r, const T* G, int64_t k, int64_t f, int64_t n, double lr, double mom, \
-             double sqr_mom, double eps, double wd, double step, int decouple_wd) { \
+static int64_t NAME##_one(T* P, T* MV, const int64_t* r, const T* G, int64_t k, int64_t f, int64_t n, const double* h) { \
   for (int64_t i = 0; i < k; ++i) { \
     if (r[i] < 0 || r[i] >= n) return -1-i; \
     if (i && r[i] <= r[i-1]) return 0; \
   } \
+  const double lr = h[0], mom = h[1], sqr_mom = h[2], eps = h[3], wd = h[4], step = h[5]; const int decouple_wd = h[6] != 0; \
   const T decay = decouple_wd ? 1 - lr*wd : 1, l2 = decouple_wd ? 0 : wd, b1 = mom, b2 = sqr_mom, \
           step_size = lr/(1 - pow(mom, step)), debias2 = 1/sqrt(1 - pow(sqr_mom, step)), e = eps; \
   for (int64_t i = 0; i < k; ++i) { \
@@ -51,24 +64,55 @@ int64_t NAME(T* P, T* MV, const int64_t* r, const T* G, int64_t k, int64_t f, in
     } \
   } \
   return 1; \
+} \
+int64_t NAME(T* P, T* MV, const int64_t* r, const T* G, int64_t k, int64_t f, int64_t n, double lr, double mom, \
+             double sqr_mom, double eps, double wd, double step, int decouple_wd) { \
+  const double h[7] = {lr, mom, sqr_mom, eps, wd, step, (double)decouple_wd}; \
+  return NAME##_one(P, MV, r, G, k, f, n, h); \
+} \
+typedef struct { int64_t t0, t1; T** P; T** MV; const int64_t** r; const T** G; const int64_t *k, *f, *n; const double* h; int64_t* res; } NAME##_job; \
+static void* NAME##_run(void* p) { \
+  NAME##_job* j = (NAME##_job*)p; \
+  for (int64_t t = j->t0; t < j->t1; ++t) j->res[t] = NAME##_one(j->P[t], j->MV[t], j->r[t], j->G[t], j->k[t], j->f[t], j->n[t], j->h + 7*t); \
+  return NULL; \
+} \
+/* The same step on `nt` tables at once, table t's results in res[t]: the tables split between two threads by their   \
+   touched rows' sizes when `threads` > 1. */ \
+void NAME##_tables(int64_t nt, T** P, T** MV, const int64_t** r, const T** G, const int64_t* k, const int64_t* f, \
+                   const int64_t* n, const double* h, int64_t* res, int threads) { \
+  int64_t total = 0, half = 0, cut = 0; \
+  for (int64_t t = 0; t < nt; ++t) total += k[t]*f[t]; \
+  while (cut < nt && 2*(half + k[cut]*f[cut]) <= total) { half += k[cut]*f[cut]; ++cut; } \
+  if (cut == 0 && nt > 1) cut = 1; \
+  NAME##_job a = {0, cut, P, MV, r, G, k, f, n, h, res}, b = a; b.t0 = cut; b.t1 = nt; \
+  both(NAME##_run, &a, NAME##_run, &b, threads > 1 && total >= PAR_MIN && cut < nt ? threads : 1); \
 }
 ADAM_ROWS(adam_rows_f32, float, sqrtf)
 ADAM_ROWS(adam_rows_f64, double, sqrt)
 
-/* The sorted distinct values of `x` (b of them, each in [0, n)) into `uniq`, and the position of each element of `x`
-   among them into `inv`: what `torch.unique(x, sorted=True, return_inverse=True)` gives, by marking the rows seen
-   instead of sorting the batch. Returns how many are distinct; -1-i if x[i] is not in [0, n); -1-b without memory. */
-int64_t unique_rows(const int64_t* x, int64_t b, int64_t n, int64_t* uniq, int64_t* inv) {
-  for (int64_t i = 0; i < b; ++i) if (x[i] < 0 || x[i] >= n) return -1-i;
+/* The sorted distinct values of x[0], x[step], ... (b of them, each in [0, n)) into `uniq`, and the position of each
+   among them into `inv`: what `torch.unique(x, sorted=True, return_inverse=True)` gives, by marking the rows seen in a
+   table-sized mask instead of sorting the batch. Returns how many are distinct; -1-i if the i-th is not in [0, n);
+   -1-b without memory. */
+static int64_t unique_strided(const int64_t* x, int64_t b, int64_t step, int64_t n, int64_t* uniq, int64_t* inv) {
+  for (int64_t i = 0; i < b; ++i) if (x[i*step] < 0 || x[i*step] >= n) return -1-i;
+  unsigned char* seen = (unsigned char*)calloc(n ? n : 1, 1);
   int64_t* pos = (int64_t*)malloc((n ? n : 1)*sizeof(int64_t));
-  if (!pos) return -1-b;
-  for (int64_t j = 0; j < n; ++j) pos[j] = -1;
-  for (int64_t i = 0; i < b; ++i) pos[x[i]] = 0;
+  if (!seen || !pos) { free(seen); free(pos); return -1-b; }
+  for (int64_t i = 0; i < b; ++i) seen[x[i*step]] = 1;
   int64_t k = 0;
-  for (int64_t j = 0; j < n; ++j) if (pos[j] == 0) { uniq[k] = j; pos[j] = k++; }
-  for (int64_t i = 0; i < b; ++i) inv[i] = pos[x[i]];
-  free(pos);
+  for (int64_t j = 0; j < n; ++j) if (seen[j]) { uniq[k] = j; pos[j] = k++; }
+  for (int64_t i = 0; i < b; ++i) inv[i] = pos[x[i*step]];
+  free(seen); free(pos);
   return k;
+}
+int64_t unique_rows(const int64_t* x, int64_t b, int64_t n, int64_t* uniq, int64_t* inv) { return unique_strided(x, b, 1, n, uniq, inv); }
+
+/* Both columns of the [b, 2] (user, item) codes `x` at once: their distinct values and positions into uu, iu and
+   um, im, and how many into k[0], k[1] (each what `unique_rows` returns). */
+void unique_pair(const int64_t* x, int64_t b, int64_t nu, int64_t nm, int64_t* uu, int64_t* iu, int64_t* um, int64_t* im, int64_t* k) {
+  k[0] = unique_strided(x, b, 2, nu, uu, iu);
+  k[1] = unique_strided(x + 1, b, 2, nm, um, im);
 }
 
 /* Row i of `G` ([b, f]) added to row d[i] of `O`. */
@@ -106,13 +150,14 @@ DOT_ROWS(dot_rows_f32, float, expf)
 DOT_ROWS(dot_rows_f64, double, exp)
 
 /* Its backward, given the gradient g of the loss by out: dz = g*(hi - lo)*(1 - s)*s (g where not squashed), then for
-   rating i, iu[i] and im[i] its user's and item's positions among the batch's distinct ones, GU[iu[i]] += dz*M[m],
-   gbu[iu[i]] += dz, GM[im[i]] += dz*U[u], gbm[im[i]] += dz: the gradient rows of the distinct users and items, summed in
-   the order of the ratings (GU, gbu, GM, gbm start at zero). */
+   rating i, iu[i] and im[i] its user's and item's positions among the batch's distinct ones (ku and km of them),
+   GU[iu[i]] += dz*M[m], gbu[iu[i]] += dz, GM[im[i]] += dz*U[u], gbm[im[i]] += dz: the gradient rows of the distinct
+   users and items, summed in the order of the ratings (into GU, gbu, GM, gbm, zeroed here first). */
 #define DOT_ROWS_BACK(NAME, T) \
-void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, const T* U, const T* M, int64_t f, \
-          int squash, double lo, double hi, const T* s, const T* g, T* GU, T* gbu, T* GM, T* gbm) { \
+void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, const T* U, const T* M, int64_t ku, int64_t km, \
+          int64_t f, int squash, double lo, double hi, const T* s, const T* g, T* GU, T* gbu, T* GM, T* gbm) { \
   const T scale = (T)(hi - lo); \
+  memset(GU, 0, ku*f*sizeof(T)); memset(gbu, 0, ku*sizeof(T)); memset(GM, 0, km*f*sizeof(T)); memset(gbm, 0, km*sizeof(T)); \
   for (int64_t i = 0; i < b; ++i) { \
     if (i + AHEAD < b) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
     const T dz = squash ? g[i]*scale*(1 - s[i])*s[i] : g[i]; \
@@ -125,12 +170,13 @@ DOT_ROWS_BACK(dot_rows_back_f32, float)
 DOT_ROWS_BACK(dot_rows_back_f64, double)
 '''
 
+
 # %% ../nbs/04_sparse.ipynb #2762b918
 def _compile(src, name):
     "The shared library compiled from C source `src` (built once, then cached on disk), loaded with ctypes"
     cc = os.environ.get('CC') or shutil.which('cc') or shutil.which('gcc') or shutil.which('clang')
     if not cc: raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
-    flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC']
+    flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC', '-pthread']
     key = hashlib.sha1('\0'.join([src, cc, *flags, sys.platform, platform.machine()]).encode()).hexdigest()[:16]
     d = Path(os.environ.get('TORCH_EXTENSIONS_DIR') or Path.home()/'.cache'/'torch_extensions')/'fastai_dotbias'
     lib = d/f'{name}_{key}.so'
@@ -150,20 +196,33 @@ def _bounds(y_range):
     "`y_range` as two floats for the kernels (any two when it is `None`: nothing is squashed then)"
     return (0.,1.) if y_range is None else tuple(map(float, y_range))
 
+def _threads(threads=None):
+    "Threads for the optimizer's row kernel: `threads`, else `$FASTAI_DOTBIAS_THREADS` (at most two, and no more than torch has), else one"
+    if threads is None:
+        env = os.environ.get('FASTAI_DOTBIAS_THREADS', '').strip()
+        if env and not env.isdigit(): raise ValueError(f"FASTAI_DOTBIAS_THREADS={env!r} is not a number of threads: set it to 1 or 2, or unset it for one.")
+        threads = min(int(env), 2, torch.get_num_threads()) if env else 1
+    return max(1, int(threads))
+
+def _ptrs(ts): return (_ptr*len(ts))(*[t.data_ptr() for t in ts])
+
 class _RowKernels:
-    "`adam_rows_`, `unique_rows`, `sum_rows`, `dot_rows` and `dot_rows_back` of the compiled `_row_src`, on CPU tensors"
+    "`adam_rows_`, `adam_tables_`, `unique_rows`, `unique_pair`, `sum_rows`, `dot_rows` and `dot_rows_back` of the compiled `_row_src`, on CPU tensors"
     def __init__(self, lib):
         self.lib,self.__file__ = lib,lib._name
         for t in ('f32','f64'):
             getattr(lib, f'adam_rows_{t}').argtypes = [_ptr]*4 + [_i64]*3 + [_f64]*6 + [ctypes.c_int]
             getattr(lib, f'adam_rows_{t}').restype = _i64
+            getattr(lib, f'adam_rows_{t}_tables').argtypes = [_i64] + [_ptr]*9 + [ctypes.c_int]
+            getattr(lib, f'adam_rows_{t}_tables').restype = None
             getattr(lib, f'sum_rows_{t}').argtypes = [_ptr, _ptr, _i64, _i64, _ptr]
             getattr(lib, f'sum_rows_{t}').restype = None
             getattr(lib, f'dot_rows_{t}').argtypes = [_ptr, _i64, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, ctypes.c_int, _f64, _f64, _ptr, _ptr]
             getattr(lib, f'dot_rows_{t}').restype = _i64
-            getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6
+            getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6
             getattr(lib, f'dot_rows_back_{t}').restype = None
         lib.unique_rows.argtypes,lib.unique_rows.restype = [_ptr, _i64, _i64, _ptr, _ptr],_i64
+        lib.unique_pair.argtypes,lib.unique_pair.restype = [_ptr, _i64, _i64, _i64] + [_ptr]*5,None
 
     @staticmethod
     def _check(*ts, dtype=None):
@@ -172,17 +231,40 @@ class _RowKernels:
             if not t.is_cpu or not t.is_contiguous() or (dtype is not None and t.dtype!=dtype):
                 raise TypeError(f"the row kernels take contiguous CPU tensors{f' of {dtype}' if dtype else ''}; got a {'' if t.is_contiguous() else 'non-contiguous '}{t.dtype} tensor on {t.device}")
 
-    def adam_rows_(self, p, mv, rows, g, lr, mom, sqr_mom, eps, wd, step, decouple_wd):
-        "fastai's Adam step on `rows` of `p` in place (`mv`: both moving averages, `[n, 2, ...]`); False, changing nothing, unless `rows` increase strictly"
+    def _check_adam(self, p, mv, rows, g):
+        "Raise unless `p`, `mv`, `rows` and `g` are what `adam_rows_` takes"
         if not (p.dtype in (torch.float32,torch.float64) and p.is_cpu and mv.is_cpu and g.is_cpu and rows.is_cpu and mv.dtype==p.dtype==g.dtype
                 and rows.dtype==torch.int64 and p.is_contiguous() and mv.is_contiguous() and g.is_contiguous() and rows.is_contiguous()):
             if p.dtype not in (torch.float32,torch.float64): raise TypeError(f"the row kernels step float32 or float64 tables, not {p.dtype}")
             self._check(p, mv, g, dtype=p.dtype); self._check(rows, dtype=torch.int64)
-        k = rows.numel(); f = g.numel()//k if k else 0
-        fn = self.lib.adam_rows_f32 if p.dtype==torch.float32 else self.lib.adam_rows_f64
-        res = fn(p.data_ptr(), mv.data_ptr(), rows.data_ptr(), g.data_ptr(), k, f, len(p), lr, mom, sqr_mom, eps, wd, step, int(decouple_wd))
+
+    @staticmethod
+    def _adam_result(res, p, rows):
         if res < 0: raise IndexError(f"a sparse gradient holds row {int(rows[-1-res])} of a table of {len(p)} rows")
         return bool(res)
+
+    def adam_rows_(self, p, mv, rows, g, lr, mom, sqr_mom, eps, wd, step, decouple_wd):
+        "fastai's Adam step on `rows` of `p` in place (`mv`: both moving averages, `[n, 2, ...]`); False, changing nothing, unless `rows` increase strictly"
+        self._check_adam(p, mv, rows, g)
+        k = rows.numel(); f = g.numel()//k if k else 0
+        fn = self.lib.adam_rows_f32 if p.dtype==torch.float32 else self.lib.adam_rows_f64
+        return self._adam_result(fn(p.data_ptr(), mv.data_ptr(), rows.data_ptr(), g.data_ptr(), k, f, len(p), lr, mom, sqr_mom, eps, wd, step, int(decouple_wd)), p, rows)
+
+    def adam_tables_(self, steps, threads=None):
+        "`adam_rows_` on several tables in one call, split between two threads (`_threads`): `steps` holds `(p, mv, rows, g, lr, mom, sqr_mom, eps, wd, step, decouple_wd)` of tables of one dtype; one result each"
+        if not steps: return []
+        dtype = steps[0][0].dtype
+        for p,mv,rows,g,*_ in steps:
+            self._check_adam(p, mv, rows, g)
+            if p.dtype!=dtype: raise TypeError(f"adam_tables_ steps tables of one dtype, got {dtype} and {p.dtype}")
+        ks = [s[2].numel() for s in steps]
+        arr = lambda vs, t=_i64: (t*len(vs))(*vs)
+        res = (_i64*len(steps))()
+        fn = self.lib.adam_rows_f32_tables if dtype==torch.float32 else self.lib.adam_rows_f64_tables
+        fn(len(steps), _ptrs([s[0] for s in steps]), _ptrs([s[1] for s in steps]), _ptrs([s[2] for s in steps]), _ptrs([s[3] for s in steps]),
+           arr(ks), arr([s[3].numel()//k if k else 0 for s,k in zip(steps, ks)]), arr([len(s[0]) for s in steps]),
+           arr([float(v) for s in steps for v in s[4:]], _f64), res, _threads(threads))
+        return [self._adam_result(r, s[0], s[2]) for r,s in zip(res, steps)]
 
     def unique_rows(self, idx, n):
         "The sorted distinct values of `idx` (rows of a table of `n`) and the position of each element of `idx` among them"
@@ -192,6 +274,18 @@ class _RowKernels:
         if k==-1-b: raise MemoryError(f"no memory for a table of {n:,} rows")
         if k < 0: raise IndexError(f"index {int(idx.view(-1)[-1-k])} is out of range for a table of {n} rows")
         return uniq[:k],inv
+
+    def unique_pair(self, x, nu, nm):
+        "`unique_rows` of both columns of the `[b, 2]` codes `x` (users in a table of `nu`, items of `nm`), in one call"
+        self._check(x, dtype=torch.int64)
+        if x.dim()!=2 or x.shape[1]!=2: raise ValueError(f"x must be [batch, 2] (user, item) codes, got {list(x.shape)}")
+        b = len(x); uu,iu,um,im,k = x.new_empty(min(b, nu)),x.new_empty(b),x.new_empty(min(b, nm)),x.new_empty(b),x.new_empty(2)
+        self.lib.unique_pair(x.data_ptr(), b, nu, nm, uu.data_ptr(), iu.data_ptr(), um.data_ptr(), im.data_ptr(), k.data_ptr())
+        k = k.tolist()
+        for c,(kc,n) in enumerate(zip(k, (nu,nm))):
+            if kc==-1-b: raise MemoryError(f"no memory for a table of {n:,} rows")
+            if kc < 0: raise IndexError(f"index {int(x[-1-kc,c])} is out of range for a table of {n} rows")
+        return (uu[:k[0]],iu),(um[:k[1]],im)
 
     def sum_rows(self, g, inv, n):
         "Row `i` of `g` added to row `inv[i]` of an `[n, ...]` zero tensor"
@@ -216,7 +310,8 @@ class _RowKernels:
         b = len(x); out = U.new_empty(b); s = U.new_empty(b if y_range is not None else 0)
         lo,hi = _bounds(y_range)
         res = (self.lib.dot_rows_f32 if U.dtype==torch.float32 else self.lib.dot_rows_f64)(
-            x.data_ptr(), b, U.data_ptr(), bu.data_ptr(), len(U), M.data_ptr(), bm.data_ptr(), len(M), f, int(y_range is not None), lo, hi, out.data_ptr(), s.data_ptr())
+            x.data_ptr(), b, U.data_ptr(), bu.data_ptr(), len(U), M.data_ptr(), bm.data_ptr(), len(M), f, int(y_range is not None), lo, hi,
+            out.data_ptr(), s.data_ptr())
         if res < 0: raise IndexError(f"rating {-1-res} has codes {x[-1-res].tolist()}, outside tables of {len(U)} users and {len(M)} items")
         return out,(s if y_range is not None else None)
 
@@ -224,12 +319,13 @@ class _RowKernels:
         "Gradients of the `ku` distinct users' and `km` distinct items' rows (factors and biases) given `g`, the gradient by `dot_rows`' output"
         f = U.shape[1]; self._check(g, dtype=U.dtype); self._check(x, iu, im, dtype=torch.int64)
         if s is not None: self._check(s, dtype=U.dtype)
-        GU,gbu,GM,gbm = U.new_zeros(ku, f),U.new_zeros(ku),U.new_zeros(km, f),U.new_zeros(km)
+        GU,gbu,GM,gbm = U.new_empty(ku, f),U.new_empty(ku),U.new_empty(km, f),U.new_empty(km)
         lo,hi = _bounds(y_range)
         (self.lib.dot_rows_back_f32 if U.dtype==torch.float32 else self.lib.dot_rows_back_f64)(
-            x.data_ptr(), iu.data_ptr(), im.data_ptr(), len(x), U.data_ptr(), M.data_ptr(), f, int(s is not None), lo, hi,
+            x.data_ptr(), iu.data_ptr(), im.data_ptr(), len(x), U.data_ptr(), M.data_ptr(), ku, km, f, int(s is not None), lo, hi,
             (s if s is not None else g).data_ptr(), g.data_ptr(), GU.data_ptr(), gbu.data_ptr(), GM.data_ptr(), gbm.data_ptr())
         return GU,gbu,GM,gbm
+
 
 # %% ../nbs/04_sparse.ipynb #7d68b1e7
 class _Cache(dict):
@@ -238,7 +334,7 @@ class _Cache(dict):
 
 _kernel = _Cache()
 def row_kernels():
-    "The compiled `adam_rows_`, `unique_rows` and `sum_rows` (built on first use, then cached on disk), or `None` where they cannot be built or `FASTAI_DOTBIAS_KERNEL=0`"
+    "The compiled row kernels, `_RowKernels` (built on first use, then cached on disk), or `None` where they cannot be built or `FASTAI_DOTBIAS_KERNEL=0`"
     if os.environ.get('FASTAI_DOTBIAS_KERNEL', '1')=='0': return None
     if 'k' not in _kernel:
         t = time.time()
@@ -297,7 +393,7 @@ class _DotBiasRows(torch.autograd.Function):
     def forward(ctx, x, y_range, U, bu, M, bm):
         k = row_kernels()
         out,s = k.dot_rows(x, U, bu, M, bm, y_range)
-        (uu,iu),(um,im) = k.unique_rows(x[:,0].contiguous(), len(U)),k.unique_rows(x[:,1].contiguous(), len(M))
+        (uu,iu),(um,im) = k.unique_pair(x, len(U), len(M))
         ctx.save_for_backward(x, U, M, uu, iu, um, im, s)
         ctx.y_range = y_range
         return out
@@ -308,6 +404,7 @@ class _DotBiasRows(torch.autograd.Function):
         GU,gbu,GM,gbm = row_kernels().dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range)
         sp = lambda rows,v,size: torch.sparse_coo_tensor(rows[None], v, size, is_coalesced=True, check_invariants=False)
         return None,None,sp(uu, GU, U.shape),sp(uu, gbu, (len(U),)),sp(um, GM, M.shape),sp(um, gbm, (len(M),))
+
 
 # %% ../nbs/04_sparse.ipynb #d67d5472
 def _fused_rows(m, x):
@@ -379,12 +476,16 @@ def _kernel_ok(p, st, g):
     return ('mv' in st and p.device.type=='cpu' and p.dtype in (torch.float32,torch.float64) and p.is_contiguous()
             and g.dtype==p.dtype and g.sparse_dim()==1)
 
-def _kernel_step(kernel, p, st, g, s, h, wd, decouple_wd):
-    "Step the rows of sparse `g` with `kernel`; coalesce `g` first if its rows do not increase strictly"
-    hs = h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, float(s), decouple_wd
-    if kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs): return
-    g = g.coalesce()
-    kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs)
+def _kernel_steps(kernel, steps, h, wd, decouple_wd):
+    "Step the rows of each sparse gradient in `steps` (`(p, state, grad, step)`) with `kernel`, all in one call; coalesce a gradient first where its rows do not increase strictly"
+    hs = lambda s: (h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, float(s), decouple_wd)
+    for dtype in dict.fromkeys(p.dtype for p,*_ in steps):
+        todo = [(p,st,g,s) for p,st,g,s in steps if p.dtype==dtype]
+        done = kernel.adam_tables_([(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs(s)) for p,st,g,s in todo])
+        for (p,st,g,s),ok in zip(todo, done):
+            if ok: continue
+            g = g.coalesce()
+            kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs(s))
 
 @patch
 def _step(self:LazyAdam, ps, h, wd):
@@ -395,17 +496,18 @@ def _step(self:LazyAdam, ps, h, wd):
     steps = [st['step'] for st in sts]
     torch._foreach_add_(steps, 1)
     kernel = row_kernels() if self.kernel and any(p.device.type=='cpu' for p in ps) else None   # CPU kernels: not built for a model on the GPU
-    rest,rows,args = [],[],[[],[],[],[]]
+    rest,rows,args,fast = [],[],[[],[],[],[]],[]
     for p,st,s in zip(ps,sts,steps):
         g,r = p.grad,None
         if g.is_sparse:
             if kernel is not None and _kernel_ok(p, st, g):
-                _kernel_step(kernel, p, st, g, s, h, wd, self.decouple_wd)
+                fast.append((p,st,g,s))
                 continue
             g = _coalesced(g)
             r,g = g._indices()[0],g._values()
         rest.append((p,st,s)); rows.append(r)
         for a,t in zip(args, (p.data,g,st['grad_avg'],st['sqr_avg'])): a.append(t if r is None or t is g else t.index_select(0, r))
+    if fast: _kernel_steps(kernel, fast, h, wd, self.decouple_wd)
     if not rest: return
     if _fused_ok([p for p,*_ in rest]) and all(t.is_contiguous() for t in args[2]+args[3]):
         adam = torch._fused_adamw_ if self.decouple_wd else torch._fused_adam_

@@ -3,11 +3,15 @@
 Builds DotBiasDataLoaders once, then trains one epoch (`fit_one_cycle(1, 5e-3, wd=0.1)`, 50 factors) with each path in
 `--paths`, side by side in this run: `dense` = dotbias_learner(dls), `sparse` = dotbias_learner(dls, sparse=True),
 `sparse-ops` = the same sparse path with its C row kernels off (FASTAI_DOTBIAS_KERNEL=0: PyTorch ops).
-Prints wall time per epoch (and per training step), final train/valid MSE, peak RSS, and the speed ratio.
+With `--threads 1,2` each path runs with torch on 1 thread and then on 2 (`torch.set_num_threads`), the thread counts
+interleaved within each repeat; `--threads 2:2` gives torch 2 threads and the sparse path's optimizer step 2 as well
+(`FASTAI_DOTBIAS_THREADS`; it takes one by default).
+Prints wall time per epoch (and per training step, and training ratings a second), final train/valid MSE, peak RSS, and
+the speed ratio at each thread count.
 Peak RSS is the whole process's so far: run `--paths sparse` alone for the sparse path's own memory (data + training).
 With `--fastai-rows N` it then also compares fastai's CollabDataLoaders + collab_learner with ours on the first N ratings.
 
-    OMP_NUM_THREADS=1 python tests/bench_scale.py [--rows 25000000] [--paths dense,sparse,sparse-ops] [--repeat 1] [--fastai-rows 0]
+    OMP_NUM_THREADS=1 python tests/bench_scale.py [--rows 25000000] [--paths dense,sparse,sparse-ops] [--threads 1] [--repeat 1] [--fastai-rows 0]
 """
 import argparse, os, resource, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -44,26 +48,41 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('--rows', type=int, default=25_000_000); p.add_argument('--fastai-rows', type=int, default=0)
     p.add_argument('--paths', default='dense,sparse,sparse-ops'); p.add_argument('--repeat', type=int, default=1)
+    p.add_argument('--threads', default='1', help='comma-separated torch thread counts, e.g. 1,2; or torch:kernel pairs, e.g. 2:1')
     a = p.parse_args()
     df, _ = timed(f"generate {a.rows:,} ratings", lambda: ratings_like_ml25m(a.rows))
     dls, t_dls = timed("DotBiasDataLoaders.from_df (bs=8192)", lambda: DotBiasDataLoaders.from_df(df, bs=8192, seed=0))
     if not a.fastai_rows: del df
     print(f"{len(dls.classes['user'])-1:,} users, {len(dls.classes['movie'])-1:,} items, {len(dls.train):,} training steps per epoch")
-    times = {}
+    times, mses, threads = {}, {}, a.threads.split(',')
+    n_train = len(dls.train)*dls.train.bs
     for r in range(a.repeat):
-        for path in a.paths.split(','):
-            set_seed(0)
-            if path=='sparse-ops': os.environ['FASTAI_DOTBIAS_KERNEL'] = '0'
-            else: os.environ.pop('FASTAI_DOTBIAS_KERNEL', None)
-            learn = dotbias_learner(dls, n_factors=50, sparse=path.startswith('sparse'))
-            vals, t = timed(f"{path}: 1 epoch", lambda: epoch(learn))
-            print(f"  {1000*t/len(dls.train):.1f} ms per training step (validation included); train/valid MSE {vals[0]:.4f} / {vals[1]:.4f}", flush=True)
-            times.setdefault(path, []).append(t)
-            del learn
-    for path in ('sparse','sparse-ops'):
-        if 'dense' not in times or path not in times: continue
-        d,s = np.median(times['dense']),np.median(times[path])
-        print(f"{path} vs dense, same run: {d/s:.1f}x faster per epoch ({d:.1f} s vs {s:.1f} s, median of {a.repeat})")
+        for th in threads:
+            torch.set_num_threads(int(th.split(':')[0]))
+            if ':' in th: os.environ['FASTAI_DOTBIAS_THREADS'] = th.split(':')[1]
+            else: os.environ.pop('FASTAI_DOTBIAS_THREADS', None)
+            for path in a.paths.split(','):
+                set_seed(0); dls.train.rng.seed(0)   # every run the same initial tables and the same shuffles, so their MSEs can be compared
+                if path=='sparse-ops': os.environ['FASTAI_DOTBIAS_KERNEL'] = '0'
+                else: os.environ.pop('FASTAI_DOTBIAS_KERNEL', None)
+                learn = dotbias_learner(dls, n_factors=50, sparse=path.startswith('sparse'))
+                vals, t = timed(f"{path}, threads {th}: 1 epoch", lambda: epoch(learn))
+                print(f"  {1000*t/len(dls.train):.1f} ms per training step (validation included), {n_train/t/1e6:.2f} M training ratings/s; "
+                      f"train/valid MSE {vals[0]:.4f} / {vals[1]:.4f}", flush=True)
+                times.setdefault((path, th), []).append(t); mses.setdefault(path, set()).add(tuple(vals))
+                del learn
+    for th in threads:
+        for path in ('sparse','sparse-ops'):
+            if ('dense', th) not in times or (path, th) not in times: continue
+            d,s = np.median(times['dense', th]),np.median(times[path, th])
+            print(f"threads {th}: {path} vs dense, same run: {d/s:.1f}x faster per epoch ({d:.1f} s vs {s:.1f} s, median of {a.repeat}); "
+                  f"{path} {n_train/s/1e6:.2f} M training ratings/s")
+    for path in a.paths.split(','):
+        if len(threads)>1 and all((path, th) in times for th in threads):
+            t1,t2 = np.median(times[path, threads[0]]),np.median(times[path, threads[-1]])
+            print(f"{path}: threads {threads[-1]} vs {threads[0]}: {t1/t2:.2f}x faster per epoch")
+        if len(mses.get(path, ())) > 1: print(f"{path}: NOT the same train/valid MSE in every run: {sorted(mses[path])}")
+        elif path in mses: print(f"{path}: the same train/valid MSE in all {len(threads)*a.repeat} runs")
     if not a.fastai_rows: return
     del dls
     small = df.iloc[:a.fastai_rows].reset_index(drop=True); del df
