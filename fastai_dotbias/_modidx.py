@@ -102,6 +102,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                          'fastai_dotbias.commands._data_notes': ('commands.html#_data_notes', 'fastai_dotbias/commands.py'),
                                          'fastai_dotbias.commands._dls': ('commands.html#_dls', 'fastai_dotbias/commands.py'),
                                          'fastai_dotbias.commands._evaluate': ('commands.html#_evaluate', 'fastai_dotbias/commands.py'),
+                                         'fastai_dotbias.commands._evaluate_note': ( 'commands.html#_evaluate_note',
+                                                                                     'fastai_dotbias/commands.py'),
                                          'fastai_dotbias.commands._fit': ('commands.html#_fit', 'fastai_dotbias/commands.py'),
                                          'fastai_dotbias.commands._folds': ('commands.html#_folds', 'fastai_dotbias/commands.py'),
                                          'fastai_dotbias.commands._gibbs_or_not': ( 'commands.html#_gibbs_or_not',

@@ -391,7 +391,18 @@ def _evaluate(args):
     df = pd.DataFrame(rows)
     if len(rows) > 1: print(_metrics_line('mean', df.mean(), args.k, std=df.std()))
     tab = pd.concat([df.mean().to_frame('model').T, sum(bases)/len(bases)])
-    if (note := baseline_note(tab, args.k)): warn(note[0].upper() + note[1:] + f" {'Averaged over the folds: t' if len(rows)>1 else 'T'}ry --tune 20, which searches the recipe and blends it with the bias baseline.")
+    if (note := _evaluate_note(tab, args, len(rows))): warn(note)
+
+# %% ../nbs/12_commands.ipynb #e7a1b0c2
+def _evaluate_note(tab, args, folds=1):
+    "The note `evaluate` ends with when the model does not beat a baseline of `tab` (`baseline_note`), with a next step that fits `args`; `None` when it beats them all"
+    note = baseline_note(tab, args.k)
+    if note is None: return None
+    rating = tab.drop('model')['RMSE'].dropna()
+    if not args.tune: fix = "try --tune 20, which searches the recipe and blends it with the bias baseline."
+    elif len(rating) and tab.loc['model','RMSE'] >= rating.min(): fix = f"the recipe was tuned ({args.tune} trials): try more --tune trials."
+    else: fix = f"the recipe was tuned ({args.tune} trials) for RMSE, where it wins; nothing in the search aims at the ranking."
+    return note[0].upper() + note[1:] + ' ' + ('Averaged over the folds: ' + fix if folds>1 else fix[0].upper() + fix[1:])
 
 # %% ../nbs/12_commands.ipynb #0f44fb96
 def load_model(fname):
