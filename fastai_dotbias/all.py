@@ -7,6 +7,7 @@ from .sparse import *
 from .learner import *
 from .interpret import *
 from .baselines import *
+from .jobs import *
 from .evaluate import *
 from .tune import *
 from .distributed import *

@@ -170,6 +170,7 @@ def _search_args(p):
     p.add_argument('--tune-minutes', type=_finite(0, strict=True), default=None, help='stop tuning after this many minutes (a trial under way finishes)')
     p.add_argument('--ensemble', type=_positive_int, default=1, metavar='K', help='train K models from seeds seed..seed+K-1 and average their predictions: K times the training time and the model size (default: 1)')
     p.add_argument('--gibbs', type=_count(0), default=0, metavar='S', help='also sample the same model (30 factors) from its posterior with S sweeps of a Gibbs sampler (Bayesian matrix factorisation) and average it half and half with the trained one: about 0.1 s per sweep on MovieLens 100k; 250 is a good start (default: 0, none)')
+    p.add_argument('--jobs', type=_positive_int, default=1, metavar='N', help="train N tuning trials or ensemble members side by side, each in a process of its own (about N times as fast on N free cores): the ensemble comes out the same for any N; tuning with N>1 asks for N recipes at a time, a different search, the same for the same seed and N (default: 1, one after another)")
 
 def _model_arg(p): p.add_argument('--model', required=True, help=f'a model file written by `{prog} train --save`: a factors file (.npz, answered with NumPy alone, no pickle) or a pickled learner (.pkl: load only files you trust)')
 

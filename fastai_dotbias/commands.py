@@ -18,6 +18,7 @@ from .learner import *
 from .interpret import *
 from .evaluate import *
 from .tune import *
+from .jobs import *
 from .loader import _split
 from .data import _ml100k_path,_short
 from .distributed import *
@@ -301,17 +302,17 @@ def _recipe_of(args):
     cols = dict(zip(('user_name','item_name','rating_name'), getattr(args, 'cols', (None,)*3)))
     return dict(n_factors=args.n_factors, bs=args.bs, epochs=args.epochs, lr=args.lr, wd=args.wd, lr_bias=args.lr_bias, wd_bias=args.wd_bias, sparse=args.sparse, init=args.init, **cols)
 
-def _tune_or_not(args, trn, val, seed):
-    "Tune on `trn` when `--tune` is given (printing each trial), then train the recipe (`--ensemble` seeds) on `trn`, validated on `val`"
+def _tune_or_not(args, trn, val, seed, jobs=None):
+    "Tune on `trn` when `--tune` is given (printing each trial), then train the recipe (`--ensemble` seeds) on `trn`, validated on `val`; `--jobs` side by side on `jobs`"
     _data_notes(args)
     recipe = _recipe_of(args)
     if args.tune:
         print(f"Tuning: {args.tune} trials{f' or {args.tune_minutes:g} minutes' if args.tune_minutes else ''} on an inner split of the training part ({len(trn):,} ratings; 10% held out for tuning, the validation/test ratings are not used)")
         cols = {k:v for k,v in recipe.items() if k.endswith('_name')}
-        recipe,_ = tune_recipe(trn, n_trials=args.tune, timeout=args.tune_minutes*60 if args.tune_minutes else None, seed=seed, on_trial=_trial_line, sparse=args.sparse, init=args.init, **cols)
+        recipe,_ = tune_recipe(trn, n_trials=args.tune, timeout=args.tune_minutes*60 if args.tune_minutes else None, seed=seed, on_trial=_trial_line, sparse=args.sparse, init=args.init, jobs=jobs, **cols)
         print(f"Tuned recipe: {', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}' for k,v in recipe.items() if v is not None and k not in cols and (k!='sparse' or v) and (k!='init' or v!='random'))}")
     t = time.perf_counter()
-    learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, show_progress=True, **recipe)
+    learn = fit_recipe(trn, val, ensemble=args.ensemble, seed=seed, show_progress=True, jobs=jobs, **recipe)
     if args.ensemble>1: print(f"Trained {args.ensemble} models from seeds {seed}..{seed+args.ensemble-1} and averaged them ({time.perf_counter()-t:.0f} s)")
     return learn,recipe
 
@@ -330,7 +331,8 @@ def _train_tuned(args, ratings, plots):
     seed = ifnone(args.seed, 0)
     trn,val = (ratings.iloc[o] for o in _split(len(ratings), args.valid_pct, seed))
     if len(val)==0: raise ValueError(f"The validation split is empty ({len(trn)} training ratings, --valid-pct too small for so few). Use more ratings or a larger --valid-pct.")
-    try: learn = _gibbs_or_not(args, _tune_or_not(args, trn, val, seed)[0], seed)
+    try:
+        with Jobs(args.jobs) as jobs: learn = _gibbs_or_not(args, _tune_or_not(args, trn, val, seed, jobs)[0], seed)
     except KeyboardInterrupt: _die("interrupted while tuning or training several models: nothing was saved.", 130)
     res = evaluate(learn, val)
     interp = BiasInterpretation.from_learner(learn)
@@ -377,17 +379,18 @@ def _evaluate(args):
     print(f"Recipe: {recipe}, seed={ifnone(args.seed, 0)}; "
           f"ranking: top {args.k} of each user's unrated titles, relevant = held-out rating >= {args.threshold:g}")
     rows,bases,seed = [],[],ifnone(args.seed, 0)
-    for name,trn,tst in folds:
-        t = time.perf_counter()
-        learn,_ = _tune_or_not(args, trn, tst, seed)
-        if args.gibbs:
-            alone = evaluate(learn, tst, args.k, args.threshold)
-            print(f"{name}: the trained part alone: RMSE {alone['RMSE']:.4f}  MAE {alone['MAE']:.4f}", flush=True)
-            learn = _gibbs_or_not(args, learn, seed)
-        rows.append(pd.Series({**evaluate(learn, tst, args.k, args.threshold), 'seconds': time.perf_counter()-t}))
-        print(_metrics_line(name, rows[-1], args.k), flush=True)
-        bases.append(baseline_metrics(learn, tst, args.k, args.threshold))
-        print(_baseline_line(bases[-1], args.k), flush=True)
+    with Jobs(args.jobs) as jobs:
+        for name,trn,tst in folds:
+            t = time.perf_counter()
+            learn,_ = _tune_or_not(args, trn, tst, seed, jobs)
+            if args.gibbs:
+                alone = evaluate(learn, tst, args.k, args.threshold)
+                print(f"{name}: the trained part alone: RMSE {alone['RMSE']:.4f}  MAE {alone['MAE']:.4f}", flush=True)
+                learn = _gibbs_or_not(args, learn, seed)
+            rows.append(pd.Series({**evaluate(learn, tst, args.k, args.threshold), 'seconds': time.perf_counter()-t}))
+            print(_metrics_line(name, rows[-1], args.k), flush=True)
+            bases.append(baseline_metrics(learn, tst, args.k, args.threshold))
+            print(_baseline_line(bases[-1], args.k), flush=True)
     df = pd.DataFrame(rows)
     if len(rows) > 1: print(_metrics_line('mean', df.mean(), args.k, std=df.std()))
     tab = pd.concat([df.mean().to_frame('model').T, sum(bases)/len(bases)])

@@ -21,6 +21,7 @@ from .learner import _train_codes,_valid_codes
 from .interpret import *
 from .interpret import _check_n
 from .baselines import *
+from .jobs import *
 import fastai.metrics, time, contextlib, sys
 
 # %% ../nbs/09_evaluate.ipynb #da658ff7
@@ -327,15 +328,30 @@ def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs
         learn.fit_one_cycle(epochs, lr, wd=wd)
     return learn
 
+def _member(train, valid, cols, bs, recipe, seed, j):
+    "Member `j` of `fit_recipe`'s ensemble: `_fit_one` on loaders of `train` and `valid` shuffled from `seed+j`"
+    dls = DotBiasDataLoaders.from_dfs(train, valid, **cols, bs=bs, seed=seed+j)
+    return _fit_one(dls, **recipe, seed=seed+j)
+
+def _member_model(*args):
+    "What a worker sends back of `_member`: the trained model, on the CPU"
+    return _member(*args).model.cpu()
+
 def fit_recipe(train, valid, n_factors=50, bs=64, epochs=5, lr=5e-3, wd=0.1, lr_bias=None, wd_bias=None, ensemble=1, sparse=False, seed=0,
-               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random', show_progress=False):
-    "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`); `init='baseline'` starts the biases at it (`init_biases`)"
-    user_name,item_name,rating_name = _cols(train, user_name, item_name, rating_name)
-    learns = []
-    for j in _progress(range(ensemble), what='ensemble members trained', show=show_progress and ensemble>1):
-        dls = DotBiasDataLoaders.from_dfs(train, valid, user_name=user_name, item_name=item_name, rating_name=rating_name, bs=bs, seed=seed+j)
-        learns.append(_fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed+j, cbs, quiet, init))
-    learn = learns[0] if ensemble==1 else DotBiasLearner(learns[0].dls, DotBiasEnsemble([l.model for l in learns]), loss_func=MSELossFlat(), metrics=[RMSE(), mae])
+               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random', show_progress=False, jobs=None):
+    "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models, trained side by side on `jobs` (a `Jobs`) when given; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`); `init='baseline'` starts the biases at it (`init_biases`)"
+    cols = dict(zip(('user_name','item_name','rating_name'), _cols(train, user_name, item_name, rating_name)))
+    recipe = dict(n_factors=n_factors, epochs=epochs, lr=lr, wd=wd, lr_bias=lr_bias, wd_bias=wd_bias, sparse=sparse, cbs=cbs, quiet=quiet, init=init)
+    show = dict(what='ensemble members trained', show=show_progress and ensemble>1)
+    if ensemble==1 or jobs is None or jobs.n==1 or cbs is not None:
+        learns = [_member(train, valid, cols, bs, recipe, seed, j) for j in _progress(range(ensemble), **show)]
+        if ensemble==1: return with_baseline(learns[0], baseline_weight)
+        dls,models = learns[0].dls,[l.model for l in learns]
+    else:
+        models = list(_progress(jobs.map(partial(_member_model, train, valid, cols, bs, recipe, seed), range(ensemble)), total=ensemble, **show))
+        dls = DotBiasDataLoaders.from_dfs(train, valid, **cols, bs=bs, seed=seed)   # member 0's, as in one process
+        models = [m.to(dls.device) for m in models]
+    learn = DotBiasLearner(dls, DotBiasEnsemble(models), loss_func=MSELossFlat(), metrics=[RMSE(), mae])
     return with_baseline(learn, baseline_weight)
 
 def cross_validate(folds, k=10, threshold=4, **recipe):

@@ -20,6 +20,7 @@ from .learner import _train_codes
 from .evaluate import *
 from .evaluate import _preds,_progress
 from .baselines import *
+from .jobs import *
 import time, warnings, math
 
 # %% ../nbs/10_tune.ipynb #2ea66029
@@ -38,11 +39,12 @@ def _suggest(trial, space):
 
 # %% ../nbs/10_tune.ipynb #d8b7ab60
 class OptunaPruning(Callback):
-    "Report the validation RMSE to an Optuna `trial` after each epoch, and stop the fit when the trial should be pruned"
+    "Report the validation RMSE to an Optuna `trial` after each epoch (kept in `values`), and stop the fit when the trial should be pruned"
     order = Recorder.order+1
-    def __init__(self, trial): self.trial,self.pruned = trial,False
+    def __init__(self, trial): self.trial,self.pruned,self.values = trial,False,[]
     def after_epoch(self):
-        self.trial.report(math.sqrt(self.recorder.values[-1][1]), self.epoch)
+        self.values.append(math.sqrt(self.recorder.values[-1][1]))
+        self.trial.report(self.values[-1], self.epoch)
         if self.trial.should_prune():
             self.pruned = True
             raise CancelFitException()
@@ -62,33 +64,67 @@ def _blend_score(learn, valid):
     w = blend_weight(p, b, y)
     return w,float(np.sqrt(((w*p + (1-w)*b - y)**2).mean()))
 
-def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, seed=0, verbose=False, on_trial=None, blend=True, **fixed):
-    "The recipe (a dict for `fit_recipe`) with the lowest inner-validation RMSE on `train` after `n_trials` Optuna trials, and the study; with `blend`, each trial is scored blended with the bias baseline at its best share (`baseline_weight`)"
+def _pruner():
+    "Every search's pruner: Optuna's median rule, once 5 trials have finished, from the third epoch on"
+    import optuna
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+
+def _trial_score(fit, valid, recipe, cb, seed, blend):
+    "`(baseline_weight, rmse)` of a trial's `recipe` trained on `fit` and scored on `valid`, or None when `cb` pruned it"
+    learn = fit_recipe(fit, valid, seed=seed, cbs=cb, **recipe)
+    if cb.pruned: return None
+    learn.remove_cb(cb)   # the trial is over: predicting for the blend is no epoch to report
+    return _blend_score(learn, valid) if blend else (1.,math.sqrt(learn.recorder.values[-1][1]))
+
+def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, seed=0, verbose=False, on_trial=None, blend=True, jobs=None, **fixed):
+    "The recipe (a dict for `fit_recipe`) with the lowest inner-validation RMSE on `train` after `n_trials` Optuna trials, and the study; with `blend`, each trial is scored blended with the bias baseline at its best share (`baseline_weight`); with `jobs` (a `Jobs`), `jobs.n` trials at a time, side by side"
     try: import optuna
     except ImportError: raise ImportError("Tuning needs Optuna: pip install 'fastai-dotbias[tune]' (or pip install optuna).") from None
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     fit,valid = inner_split(train, valid_pct, seed)
     space = {k:v for k,v in ifnone(space, default_space).items() if k not in fixed}
     def objective(trial):
-        recipe = {**_suggest(trial, space), **fixed}
-        cb = OptunaPruning(trial)
-        learn = fit_recipe(fit, valid, seed=seed, cbs=cb, **recipe)
-        if cb.pruned: raise optuna.TrialPruned()
-        learn.remove_cb(cb)   # the trial is over: predicting for the blend is no epoch to report
-        w,rmse = _blend_score(learn, valid) if blend else (1.,math.sqrt(learn.recorder.values[-1][1]))
-        trial.set_user_attr('baseline_weight', w)
-        return rmse
-    study = optuna.create_study(direction='minimize', sampler=optuna.samplers.TPESampler(seed=seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))
-    study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=[lambda st,t: on_trial(st, t)] if on_trial else None)
+        res = _trial_score(fit, valid, {**_suggest(trial, space), **fixed}, OptunaPruning(trial), seed, blend)
+        if res is None: raise optuna.TrialPruned()
+        trial.set_user_attr('baseline_weight', res[0])
+        return res[1]
+    study = optuna.create_study(direction='minimize', sampler=optuna.samplers.TPESampler(seed=seed), pruner=_pruner())
+    if jobs is None or jobs.n==1:
+        study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=[lambda st,t: on_trial(st, t)] if on_trial else None)
+    else: _side_by_side(study, jobs, partial(_side_trial, fit, valid, seed, blend), space, fixed, n_trials, timeout, on_trial)
     if not any(t.value is not None for t in study.trials): raise TrainingError(f"No tuning trial finished within the time limit ({timeout} s). Allow more time, or fewer epochs.")
     return {**study.best_params, **fixed, 'baseline_weight': study.best_trial.user_attrs['baseline_weight']},study
 
+# %% ../nbs/10_tune.ipynb #5a1de002
+def _side_trial(fit, valid, seed, blend, done, recipe):
+    "One trial of `tune_recipe` in a worker: `_trial_score` of `recipe`, pruned by the median rule against the trials `done` before it; `(each epoch's RMSE, the score or None)`"
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction='minimize', sampler=optuna.samplers.RandomSampler(), pruner=_pruner())
+    study.add_trials(done)
+    cb = OptunaPruning(study.ask())
+    return cb.values,_trial_score(fit, valid, recipe, cb, seed, blend)
+
+def _side_by_side(study, jobs, run, space, fixed, n_trials, timeout, on_trial):
+    "`study`'s trials `jobs.n` at a time: ask for that many recipes, train them side by side (`run`), and tell the study of each in order"
+    from optuna.trial import TrialState
+    t0,n = time.perf_counter(),0
+    while n < n_trials and (timeout is None or time.perf_counter()-t0 < timeout):
+        trials = [study.ask() for _ in range(min(jobs.n, n_trials-n))]
+        recipes = [{**_suggest(t, space), **fixed} for t in trials]
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        for t,(values,res) in zip(trials, jobs.map(partial(run, done), recipes)):
+            for epoch,v in enumerate(values): t.report(v, epoch)
+            if res is not None: t.set_user_attr('baseline_weight', res[0])
+            ft = study.tell(t, state=TrialState.PRUNED) if res is None else study.tell(t, res[1])
+            if on_trial: on_trial(study, ft)
+        n += len(trials)
+
 # %% ../nbs/10_tune.ipynb #3f340700
-def tune_and_fit(train, valid, n_trials=30, timeout=None, ensemble=1, seed=0, space=None, on_trial=None, **fixed):
-    "Tune a recipe on `train` alone (`tune_recipe`), then train it on all of `train` (`ensemble` seeds averaged), validating on `valid`: `(learner, recipe)`"
-    recipe,_ = tune_recipe(train, n_trials=n_trials, timeout=timeout, seed=seed, space=space, on_trial=on_trial, **fixed)
-    return fit_recipe(train, valid, ensemble=ensemble, seed=seed, **recipe),recipe
+def tune_and_fit(train, valid, n_trials=30, timeout=None, ensemble=1, seed=0, space=None, on_trial=None, jobs=None, **fixed):
+    "Tune a recipe on `train` alone (`tune_recipe`), then train it on all of `train` (`ensemble` seeds averaged), validating on `valid`: `(learner, recipe)`; `jobs` (a `Jobs`) runs trials and seeds side by side"
+    recipe,_ = tune_recipe(train, n_trials=n_trials, timeout=timeout, seed=seed, space=space, on_trial=on_trial, jobs=jobs, **fixed)
+    return fit_recipe(train, valid, ensemble=ensemble, seed=seed, jobs=jobs, **recipe),recipe
 
 # %% ../nbs/10_tune.ipynb #f476240c
 def _hyper(X):

@@ -41,7 +41,8 @@ def test_evaluate_any_ratings(ml, split, names):
                                       (['--data', 'sample', '--split', 'u1'], 'has no u1.base or u1.test'),
                                       (['--split', 'ua'], 'is not a folder. Use --data ml-100k'),
                                       (['--k', '0'], 'argument --k: must be at least 1'),
-                                      (['--ensemble', '0'], 'argument --ensemble: must be at least 1')])
+                                      (['--ensemble', '0'], 'argument --ensemble: must be at least 1'),
+                                      (['--jobs', '0'], 'argument --jobs: must be at least 1'), (['--jobs', 'two'], "argument --jobs: invalid whole number: 'two'")])
 def test_evaluate_bad_arguments(ml, args, msg):
     if '--data' not in args: args = ['--data', ml/'r.csv', *args]
     fails(cli('evaluate', *args), msg)
@@ -50,6 +51,15 @@ def test_temporal_split_needs_timestamps(ml, tmp_path):
     import pandas as pd
     pd.read_csv(ml/'r.csv').drop(columns='timestamp').to_csv(tmp_path/'nots.csv', index=False)
     fails(cli('evaluate', '--data', tmp_path/'nots.csv', '--split', 'temporal'), "A temporal split needs the column 'timestamp'")
+
+def test_jobs_side_by_side(ml):
+    "--jobs 2: the ensemble's members come out as with --jobs 1 (the same metrics); a search runs its trials two at a time"
+    args = ('evaluate', '--data', ml/'r.csv', '--split', 'kfold:2', '--epochs', '1', '--ensemble', '2', '--seed', '0')
+    one,two = ([re.sub(r'  [\d.]+ s$', '', l) for l in _metrics(ok(cli(*args, '--jobs', j)).stdout) if _line.match(l)] for j in ('1', '2'))
+    assert len(one) == 2 and one == two, (one, two)
+    out = ok(cli('train', '--data', ml/'r.csv', '--tune', '3', '--ensemble', '2', '--jobs', '2', '--seed', '0')).stdout
+    assert [l.split(':')[0] for l in out.splitlines() if l.startswith('  trial ')] == [f'  trial   {i}' for i in (1, 2, 3)], out
+    assert 'Trained 2 models from seeds 0..1 and averaged them' in out and 'Valid MSE' in out
 
 def test_tuned_ensemble_trains_saves_and_recommends(ml, tmp_path):
     res = ok(cli('train', '--data', ml/'r.csv', '--tune', '3', '--ensemble', '2', '--seed', '0', '--save', tmp_path/'t.pkl'))
