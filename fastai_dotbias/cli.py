@@ -165,12 +165,22 @@ def _recipe_args(p, resume=False):
     p.add_argument('--seed', type=_seed, default=None, help='seed for the split, the batches and the initial parameters: the same seed gives the same run (default: random)')
     p.add_argument('--device', type=_device, default='auto', help="where to train: auto (fastai's default_device(): the GPU when PyTorch sees one), cpu, cuda or cuda:N (default: auto)")
 
+def _cores():
+    "The cores this process may run on"
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
+def _jobs(s):
+    "An argparse type: how many trainings run side by side, from 1 to the cores there are"
+    n = _positive_int(s)
+    if n > _cores(): raise argparse.ArgumentTypeError(f"{n} is more than the {_cores()} cores here: each job needs a core of its own (use at most {_cores()})")
+    return n
+
 def _search_args(p):
     p.add_argument('--tune', type=_count(0), default=0, metavar='N', help="tune the recipe with N Optuna trials on an inner split of the training part (never on validation/test ratings) before training (needs the 'tune' extra; default: 0, the book's recipe)")
     p.add_argument('--tune-minutes', type=_finite(0, strict=True), default=None, help='stop tuning after this many minutes (a trial under way finishes)')
     p.add_argument('--ensemble', type=_positive_int, default=1, metavar='K', help='train K models from seeds seed..seed+K-1 and average their predictions: K times the training time and the model size (default: 1)')
     p.add_argument('--gibbs', type=_count(0), default=0, metavar='S', help='also sample the same model (30 factors) from its posterior with S sweeps of a Gibbs sampler (Bayesian matrix factorisation) and average it half and half with the trained one: about 0.1 s per sweep on MovieLens 100k; 250 is a good start (default: 0, none)')
-    p.add_argument('--jobs', type=_positive_int, default=1, metavar='N', help="train N tuning trials or ensemble members side by side, each in a process of its own (about N times as fast on N free cores): the ensemble comes out the same for any N; tuning with N>1 asks for N recipes at a time, a different search, the same for the same seed and N (default: 1, one after another)")
+    p.add_argument('--jobs', type=_jobs, default=1, metavar='N', help="train N tuning trials or ensemble members side by side, each in a worker process of its own, which takes some seconds to start (worth it for runs of minutes): the ensemble comes out the same for any N; tuning with N>1 asks for N recipes at a time, a different search, the same for the same seed and N (at most one per core; default: 1, one after another)")
 
 def _model_arg(p): p.add_argument('--model', required=True, help=f'a model file written by `{prog} train --save`: a factors file (.npz, answered with NumPy alone, no pickle) or a pickled learner (.pkl: load only files you trust)')
 

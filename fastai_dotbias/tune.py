@@ -80,7 +80,7 @@ def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, see
     "The recipe (a dict for `fit_recipe`) with the lowest inner-validation RMSE on `train` after `n_trials` Optuna trials, and the study; with `blend`, each trial is scored blended with the bias baseline at its best share (`baseline_weight`); with `jobs` (a `Jobs`), `jobs.n` trials at a time, side by side"
     try: import optuna
     except ImportError: raise ImportError("Tuning needs Optuna: pip install 'fastai-dotbias[tune]' (or pip install optuna).") from None
-    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.ERROR)   # a failed trial's error is raised here: no second word of it from Optuna
     fit,valid = inner_split(train, valid_pct, seed)
     space = {k:v for k,v in ifnone(space, default_space).items() if k not in fixed}
     def objective(trial):

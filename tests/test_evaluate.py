@@ -42,7 +42,8 @@ def test_evaluate_any_ratings(ml, split, names):
                                       (['--split', 'ua'], 'is not a folder. Use --data ml-100k'),
                                       (['--k', '0'], 'argument --k: must be at least 1'),
                                       (['--ensemble', '0'], 'argument --ensemble: must be at least 1'),
-                                      (['--jobs', '0'], 'argument --jobs: must be at least 1'), (['--jobs', 'two'], "argument --jobs: invalid whole number: 'two'")])
+                                      (['--jobs', '0'], 'argument --jobs: must be at least 1'), (['--jobs', 'two'], "argument --jobs: invalid whole number: 'two'"),
+                                      (['--jobs', '9999'], 'argument --jobs: 9999 is more than the')])
 def test_evaluate_bad_arguments(ml, args, msg):
     if '--data' not in args: args = ['--data', ml/'r.csv', *args]
     fails(cli('evaluate', *args), msg)
