@@ -7,6 +7,7 @@ __all__ = ['prog', 'check_output', 'check_model_file', 'check_inputs', 'main']
 
 # %% ../nbs/11_cli.ipynb #a58b459d
 import argparse, sys, os, re, math, tempfile, logging, warnings
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 # %% ../nbs/11_cli.ipynb #8067c282
@@ -279,6 +280,7 @@ def main(argv=None):
                 getattr(commands, f'_{args.cmd}')(args)
         except KeyboardInterrupt: _die("interrupted.", 130)
         except _UsageError as e: _die(str(e))
+        except BrokenProcessPool: _die("a worker process of --jobs died (killed, or out of memory): nothing was saved. Run again, with --jobs 1 or with less memory per job (fewer --n-factors, a smaller --bs).")
         except BrokenPipeError:   # the output went to a reader that stopped reading (`| head`): end quietly, as shell tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)

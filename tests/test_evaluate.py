@@ -62,6 +62,25 @@ def test_jobs_side_by_side(ml):
     assert [l.split(':')[0] for l in out.splitlines() if l.startswith('  trial ')] == [f'  trial   {i}' for i in (1, 2, 3)], out
     assert 'Trained 2 models from seeds 0..1 and averaged them' in out and 'Valid MSE' in out
 
+def test_a_killed_worker_is_one_line(ml):
+    "A --jobs worker killed mid-training (as the OOM killer would): one line that says so, exit 2, and no worker left running"
+    import os, signal, subprocess, time
+    from test_hostile import CLI
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    p = subprocess.Popen([CLI, 'train', '--data', str(ml/'r.csv'), '--ensemble', '8', '--epochs', '20', '--jobs', '2', '--seed', '0'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    workers = lambda: subprocess.run(['pgrep', '-P', str(p.pid), '-f', 'spawn_main'], capture_output=True, text=True).stdout.split()
+    t = time.time()
+    while not workers() and p.poll() is None and time.time()-t < 120: time.sleep(0.2)
+    assert workers(), 'no worker process started'
+    time.sleep(2)   # the workers are importing or training
+    pids = workers()
+    os.kill(int(pids[0]), signal.SIGKILL)
+    out,err = p.communicate(timeout=120)
+    fails(subprocess.CompletedProcess(p.args, p.returncode, out, err), 'a worker process of --jobs died', 'nothing was saved')
+    time.sleep(1)
+    assert not any(os.path.exists(f'/proc/{q}') and 'spawn_main' in open(f'/proc/{q}/cmdline').read() for q in pids[1:]), 'a worker outlived the command'
+
 def test_tuned_ensemble_trains_saves_and_recommends(ml, tmp_path):
     res = ok(cli('train', '--data', ml/'r.csv', '--tune', '3', '--ensemble', '2', '--seed', '0', '--save', tmp_path/'t.pkl'))
     assert res.stdout.count('  trial ') == 3 and 'Tuned recipe: n_factors=' in res.stdout
