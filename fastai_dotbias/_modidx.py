@@ -56,7 +56,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'fastai_dotbias.cli._add_train': ('cli.html#_add_train', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._check_all': ('cli.html#_check_all', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._check_resume': ('cli.html#_check_resume', 'fastai_dotbias/cli.py'),
-                                    'fastai_dotbias.cli._cores': ('cli.html#_cores', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._count': ('cli.html#_count', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._data_args': ('cli.html#_data_args', 'fastai_dotbias/cli.py'),
                                     'fastai_dotbias.cli._device': ('cli.html#_device', 'fastai_dotbias/cli.py'),

@@ -166,14 +166,11 @@ def _recipe_args(p, resume=False):
     p.add_argument('--seed', type=_seed, default=None, help='seed for the split, the batches and the initial parameters: the same seed gives the same run (default: random)')
     p.add_argument('--device', type=_device, default='auto', help="where to train: auto (fastai's default_device(): the GPU when PyTorch sees one), cpu, cuda or cuda:N (default: auto)")
 
-def _cores():
-    "The cores this process may run on"
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
-
 def _jobs(s):
-    "An argparse type: how many trainings run side by side, from 1 to the cores there are"
-    n = _positive_int(s)
-    if n > _cores(): raise argparse.ArgumentTypeError(f"{n} is more than the {_cores()} cores here: each job needs a core of its own (use at most {_cores()})")
+    "An argparse type: how many trainings run side by side, from 1 to the cores this process may use"
+    from fastcore.basics import num_cpus
+    n,cores = _positive_int(s),num_cpus() or 1
+    if n > cores: raise argparse.ArgumentTypeError(f"{n} is more than the {cores} cores here: each job needs a core of its own (use at most {cores})")
     return n
 
 def _search_args(p):

@@ -99,7 +99,7 @@ def tune_recipe(train, n_trials=30, timeout=None, valid_pct=0.1, space=None, see
 def _side_trial(fit, valid, seed, blend, done, recipe):
     "One trial of `tune_recipe` in a worker: `_trial_score` of `recipe`, pruned by the median rule against the trials `done` before it; `(each epoch's RMSE, the score or None)`"
     import optuna
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)   # as in the parent: its errors are raised there
     study = optuna.create_study(direction='minimize', sampler=optuna.samplers.RandomSampler(), pruner=_pruner())
     study.add_trials(done)
     cb = OptunaPruning(study.ask())
