@@ -3,10 +3,11 @@ import os, re, signal, subprocess, sys, time
 import numpy as np, pandas as pd
 import pytest
 from fastai_dotbias.synth import synth_ratings
+from clirun import run_cli
 
 def run(*args, check=True):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-    res = subprocess.run([sys.executable, '-m', 'fastai_dotbias', *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+    res = run_cli(*args, env=env, timeout=600)
     if check: assert res.returncode == 0, res.stderr
     return res
 

@@ -2,13 +2,14 @@
 import os, subprocess, sys
 from pathlib import Path
 import pytest
+from clirun import run_cli
 from fastai_dotbias.synth import synth_ratings, save_ml100k, planted
 from fastai_dotbias.data import sample_ratings
 
 def run(*args, home=None, check=True):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
     if home: env['FASTAI_HOME'] = str(home)
-    res = subprocess.run([sys.executable, '-m', 'fastai_dotbias', *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+    res = run_cli(*args, env=env, timeout=600)
     if check: assert res.returncode == 0, res.stderr
     return res
 

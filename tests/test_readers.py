@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from fastai_dotbias.data import load_ratings, get_y_range, RatingsError
 from fastai_dotbias.synth import synth_ratings
+from clirun import run_cli
 
 CLI = str(Path(sys.executable).parent/'fastai-dotbias')
 
@@ -137,10 +138,10 @@ def test_folder_with_one_other_ratings_file(tmp_path, r):
     df = check(load_ratings(d), ('col1','col2','col3'), r, guessed=True)
     assert df.attrs['notes'][0] == f"{d} is not a MovieLens folder (it has no u.data, ratings.csv or ratings.dat): read dump.tsv as a plain ratings file"
 
-# The installed command (each run imports fastai and torch: about 6 s)
+# The installed command (a fork of a process that imported fastai and torch once: see clirun.py)
 def cli(*args):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    return run_cli(*args, env=env, timeout=300)
 
 def trains(res, r, cols):
     "Assert a run that trained on the columns `cols` (user, item, rating) and reported the baselines; its Data line"

@@ -4,6 +4,7 @@ import numpy as np, pandas as pd, pytest
 from fastai.tabular.all import load_learner
 from fastai.collab import CollabDataLoaders, collab_learner
 from fastai_dotbias.all import BiasInterpretation, DotBiasScorer, fit_recipe, planted, with_gibbs
+from clirun import run_cli
 
 def _same(res, df, eps=1e-4):
     "The dict of columns `res` is the frame `df`, column by column"
@@ -108,7 +109,7 @@ def test_import_is_numpy_only_and_first_answer_is_fast(learners):
 
 def _cli(*args):
     env = {**__import__('os').environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-    res = subprocess.run([sys.executable, '-m', 'fastai_dotbias', *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    res = run_cli(*args, env=env, timeout=300)
     return res
 
 def test_cli_saves_and_serves_factors_without_fastai(tmp_path):

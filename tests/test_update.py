@@ -4,6 +4,7 @@ import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import set_seed, load_learner, sigmoid_range, Callback
 from fastai_dotbias.all import *
 from fastai_dotbias.update import _rmse_on, _fold_item
+from clirun import run_cli
 
 @pytest.fixture(scope='module')
 def split():
@@ -106,7 +107,7 @@ def test_update_after_export_and_hostile_input(base, split, tmp_path):
 
 def _cli(*args):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-    return subprocess.run([sys.executable, '-m', 'fastai_dotbias', *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    return run_cli(*args, env=env, timeout=300)
 
 def _fails(res, text):
     assert res.returncode == 2 and 'Traceback' not in res.stderr and res.stderr.count('\n') == 1 and text in res.stderr, res.stderr
