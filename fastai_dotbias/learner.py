@@ -117,7 +117,7 @@ class QuickScheduler(ParamScheduler):
 
     def _update_val(self, pct):
         hypers = self.learn.opt.hypers
-        for k,f in getattr(self, '_quick', self.scheds).items():
+        for k,f in self._quick.items():
             v = f(pct)
             if isinstance(v, (float,int)): vs = [v]*len(hypers)
             elif isinstance(v, np.ndarray) and v.ndim==1 and len(v) in (1,len(hypers)): vs = list(v) if len(v)==len(hypers) else [v[0]]*len(hypers)

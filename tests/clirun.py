@@ -17,9 +17,9 @@ _AT_IMPORT = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'CUDA_VISIBLE_DEVICES', 'MPL
               'PYTHONWARNINGS', 'PYTHONDONTWRITEBYTECODE', 'PYTHONSAFEPATH')
 _server, _server_env = None, None
 
-def cli_env(**kw):
+def cli_env():
     "The environment a test runs the command in: this one, one thread, no plot window"
-    return {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg', **{k: str(v) for k,v in kw.items()}}
+    return {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
 
 def _start():
     global _server, _server_env
@@ -48,8 +48,8 @@ def run_cli(*args, env=None, timeout=300, fresh=False, cwd=None):
     "Run `fastai-dotbias *args` like `subprocess.run(..., capture_output=True, text=True)`: a `CompletedProcess`"
     args, env = [str(a) for a in args], env or cli_env()
     cwd = str(cwd or os.getcwd())
-    if fresh or (_server_env is not None and any(env.get(k) != _server_env.get(k) for k in _AT_IMPORT)) \
-       or (_server_env is None and any(env.get(k) != cli_env().get(k) for k in _AT_IMPORT)):
+    base = _server_env or cli_env()   # what the server imported under (or will)
+    if fresh or any(env.get(k) != base.get(k) for k in _AT_IMPORT):
         return subprocess.run([CLI, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
     srv = _start()
     with tempfile.TemporaryDirectory() as d:
