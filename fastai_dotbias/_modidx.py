@@ -348,6 +348,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                        'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner.FusedAdam.step': ( 'learner.html#fusedadam.step',
                                                                                    'fastai_dotbias/learner.py'),
+                                        'fastai_dotbias.learner.FusedAdam.zero_grad': ( 'learner.html#fusedadam.zero_grad',
+                                                                                        'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner.QuickScheduler': ( 'learner.html#quickscheduler',
                                                                                    'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner.QuickScheduler._update_val': ( 'learner.html#quickscheduler._update_val',

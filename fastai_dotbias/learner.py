@@ -44,6 +44,14 @@ class FusedAdam(Optimizer):
                       lr=h['lr'], beta1=h['mom'], beta2=h['sqr_mom'], weight_decay=h['wd'] if do_wd else 0.,
                       eps=h['eps'], amsgrad=False, maximize=False)
 
+# %% ../nbs/05_learner.ipynb #zg02ex
+@patch
+def zero_grad(self:FusedAdam):
+    "Drop every parameter's gradient (PyTorch's `set_to_none`): the next backward's gradient is taken as it is instead of added to zeros"
+    for pg in self.param_lists:
+        for p in pg: p.grad = None
+
+
 # %% ../nbs/05_learner.ipynb #d3760e9c
 class DotBiasLearner(Learner):
     "A fastai `Learner` that calls only the callbacks defining each event, and keeps the loss a plain `Tensor`"
