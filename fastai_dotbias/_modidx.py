@@ -215,6 +215,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                          'fastai_dotbias.evaluate._member': ('evaluate.html#_member', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._member_model': ( 'evaluate.html#_member_model',
                                                                                     'fastai_dotbias/evaluate.py'),
+                                         'fastai_dotbias.evaluate._metrics': ('evaluate.html#_metrics', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._preds': ('evaluate.html#_preds', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._progress': ('evaluate.html#_progress', 'fastai_dotbias/evaluate.py'),
                                          'fastai_dotbias.evaluate._rank_by': ('evaluate.html#_rank_by', 'fastai_dotbias/evaluate.py'),

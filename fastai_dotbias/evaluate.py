@@ -316,11 +316,15 @@ def bias_splitter(model):
     "Two parameter groups of a `DotProductBias`: the factor tables, then the bias tables"
     return [[model.user_factors, model.movie_factors], [model.user_bias, model.movie_bias]]
 
-def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs, quiet, init='random'):
+def _metrics(metrics):
+    "`metrics`, or a fresh RMSE and MAE when None"
+    return [RMSE(), mae] if metrics is None else metrics
+
+def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs, quiet, init='random', metrics=None):
     "One `dotbias_learner` trained with `fit_one_cycle`; the biases get their own `lr_bias`/`wd_bias` when given, and start at the baseline with `init='baseline'`"
     set_seed(seed)
     groups = lr_bias is not None or wd_bias is not None
-    learn = dotbias_learner(dls, n_factors=n_factors, metrics=[RMSE(), mae], cbs=cbs, sparse=sparse, **(dict(splitter=bias_splitter) if groups else {}))
+    learn = dotbias_learner(dls, n_factors=n_factors, metrics=_metrics(metrics), cbs=cbs, sparse=sparse, **(dict(splitter=bias_splitter) if groups else {}))
     if init=='baseline': init_biases(learn)
     elif init!='random': raise ValueError(f"init={init!r}: the biases start 'random' (the book's) or at the 'baseline'.")
     if groups: lr,wd = np.array([lr, ifnone(lr_bias, lr)]),[wd, ifnone(wd_bias, wd)]
@@ -338,10 +342,11 @@ def _member_model(*args):
     return _member(*args).model.cpu()
 
 def fit_recipe(train, valid, n_factors=50, bs=64, epochs=5, lr=5e-3, wd=0.1, lr_bias=None, wd_bias=None, ensemble=1, sparse=False, seed=0,
-               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random', show_progress=False, jobs=None):
-    "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models, trained side by side on `jobs` (a `Jobs`) when given; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`); `init='baseline'` starts the biases at it (`init_biases`)"
+               user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random', show_progress=False, jobs=None, metrics=None):
+    "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models, trained side by side on `jobs` (a `Jobs`) when given; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`); `init='baseline'` starts the biases at it (`init_biases`); `metrics` are the learner's (RMSE and MAE when None; `[]` where only the validation loss is read)"
     cols = dict(zip(('user_name','item_name','rating_name'), _cols(train, user_name, item_name, rating_name)))
-    recipe = dict(n_factors=n_factors, epochs=epochs, lr=lr, wd=wd, lr_bias=lr_bias, wd_bias=wd_bias, sparse=sparse, cbs=cbs, quiet=quiet, init=init)
+    recipe = dict(n_factors=n_factors, epochs=epochs, lr=lr, wd=wd, lr_bias=lr_bias, wd_bias=wd_bias, sparse=sparse, cbs=cbs, quiet=quiet, init=init,
+                  metrics=metrics if ensemble==1 or not quiet or cbs is not None else [])   # quiet members: only their models are kept
     show = dict(what='ensemble members trained', show=show_progress and ensemble>1)
     if ensemble==1 or jobs is None or jobs.n==1 or cbs is not None:
         learns = [_member(train, valid, cols, bs, recipe, seed, j) for j in _progress(range(ensemble), **show)]
@@ -351,7 +356,7 @@ def fit_recipe(train, valid, n_factors=50, bs=64, epochs=5, lr=5e-3, wd=0.1, lr_
         models = list(_progress(jobs.map(partial(_member_model, train, valid, cols, bs, recipe, seed), range(ensemble)), total=ensemble, **show))
         dls = DotBiasDataLoaders.from_dfs(train, valid, **cols, bs=bs, seed=seed)   # member 0's, as in one process
         models = [m.to(dls.device) for m in models]
-    learn = DotBiasLearner(dls, DotBiasEnsemble(models), loss_func=MSELossFlat(), metrics=[RMSE(), mae])
+    learn = DotBiasLearner(dls, DotBiasEnsemble(models), loss_func=MSELossFlat(), metrics=_metrics(metrics))
     return with_baseline(learn, baseline_weight)
 
 def cross_validate(folds, k=10, threshold=4, **recipe):

@@ -30,7 +30,7 @@ class FusedAdam(Optimizer):
     def step(self, closure=None):
         if closure is not None: raise NotImplementedError("fastai optimizers currently do not support closure")
         if not _fused_ok(p for pg in self.param_lists for p in pg if p.grad is not None): return super().step()
-        fused = torch._fused_adamw_ if self.decouple_wd else torch._fused_adam_
+        calls = []   # each fused call's parameters, their states, hyper-parameters and weight decay
         for pg,h in zip(self.param_lists,self.hypers):
             for do_wd in (True,False):
                 ps = [p for p in pg if p.grad is not None and self.state[p].get('do_wd', True)==do_wd]
@@ -38,11 +38,13 @@ class FusedAdam(Optimizer):
                 sts = [self.state[p] for p in ps]
                 for p,s in zip(ps,sts):
                     if 'grad_avg' not in s: s.update(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=torch.zeros((), device=p.device))
-                steps = [s['step'] for s in sts]
-                torch._foreach_add_(steps, 1)
-                fused(ps, [p.grad for p in ps], [s['grad_avg'] for s in sts], [s['sqr_avg'] for s in sts], [], steps,
-                      lr=h['lr'], beta1=h['mom'], beta2=h['sqr_mom'], weight_decay=h['wd'] if do_wd else 0.,
-                      eps=h['eps'], amsgrad=False, maximize=False)
+                calls.append((ps, sts, h, h['wd'] if do_wd else 0.))
+        if not calls: return
+        torch._foreach_add_([s['step'] for c in calls for s in c[1]], 1)   # every group's step counts, in one call
+        fused = torch._fused_adamw_ if self.decouple_wd else torch._fused_adam_
+        for ps,sts,h,wd in calls:
+            fused(ps, [p.grad for p in ps], [s['grad_avg'] for s in sts], [s['sqr_avg'] for s in sts], [], [s['step'] for s in sts],
+                  lr=h['lr'], beta1=h['mom'], beta2=h['sqr_mom'], weight_decay=wd, eps=h['eps'], amsgrad=False, maximize=False)
 
 # %% ../nbs/05_learner.ipynb #zg02ex
 @patch

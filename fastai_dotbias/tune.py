@@ -71,7 +71,7 @@ def _pruner():
 
 def _trial_score(fit, valid, recipe, cb, seed, blend):
     "`(baseline_weight, rmse)` of a trial's `recipe` trained on `fit` and scored on `valid`, or None when `cb` pruned it"
-    learn = fit_recipe(fit, valid, seed=seed, cbs=cb, **recipe)
+    learn = fit_recipe(fit, valid, seed=seed, cbs=cb, metrics=[], **recipe)   # a trial reads its validation loss, no metric
     if cb.pruned: return None
     learn.remove_cb(cb)   # the trial is over: predicting for the blend is no epoch to report
     return _blend_score(learn, valid) if blend else (1.,math.sqrt(learn.recorder.values[-1][1]))
