@@ -22,6 +22,9 @@ _row_src = r'''
 /* Rows whose memory is requested this many rows ahead of the one being updated: the rows of a batch are scattered
    over the table, and without the hint each one waits for main memory in turn. */
 #define AHEAD 8
+/* A dot product's sum in the vector registers' width: the compiler may split it into as many partial sums as one holds
+   (`-fopenmp-simd` lets it; without that flag the pragma is ignored and the sum runs in order). */
+#define SIMD_SUM(z) _Pragma("omp simd reduction(+:z)")
 /* Below this many values to step, a second thread costs more to start than it saves. */
 #define PAR_MIN 2048
 
@@ -92,16 +95,18 @@ ADAM_ROWS(adam_rows_f64, double, sqrt)
 
 /* The sorted distinct values of x[0], x[step], ... (b of them, each in [0, n)) into `uniq`, and the position of each
    among them into `inv`: what `torch.unique(x, sorted=True, return_inverse=True)` gives, by marking the rows seen in a
-   table-sized mask instead of sorting the batch. Returns how many are distinct; -1-i if the i-th is not in [0, n);
-   -1-b without memory. */
+   table-sized bit mask instead of sorting the batch, then reading the mask a 64-row word at a time (a batch touches
+   few of a large table's words). Returns how many are distinct; -1-i if the i-th is not in [0, n); -1-b without memory. */
 static int64_t unique_strided(const int64_t* x, int64_t b, int64_t step, int64_t n, int64_t* uniq, int64_t* inv) {
   for (int64_t i = 0; i < b; ++i) if (x[i*step] < 0 || x[i*step] >= n) return -1-i;
-  unsigned char* seen = (unsigned char*)calloc(n ? n : 1, 1);
-  int64_t* pos = (int64_t*)malloc((n ? n : 1)*sizeof(int64_t));
+  const int64_t words = n/64 + 1;
+  uint64_t* seen = (uint64_t*)calloc(words, sizeof(uint64_t));
+  int64_t* pos = (int64_t*)malloc((n ? n : 1)*sizeof(int64_t));   /* written only at the rows seen */
   if (!seen || !pos) { free(seen); free(pos); return -1-b; }
-  for (int64_t i = 0; i < b; ++i) seen[x[i*step]] = 1;
+  for (int64_t i = 0; i < b; ++i) { const int64_t v = x[i*step]; seen[v >> 6] |= (uint64_t)1 << (v & 63); }
   int64_t k = 0;
-  for (int64_t j = 0; j < n; ++j) if (seen[j]) { uniq[k] = j; pos[j] = k++; }
+  for (int64_t w = 0; w < words; ++w)
+    for (uint64_t s = seen[w]; s; s &= s - 1) { const int64_t j = w*64 + __builtin_ctzll(s); uniq[k] = j; pos[j] = k++; }
   for (int64_t i = 0; i < b; ++i) inv[i] = pos[x[i*step]];
   free(seen); free(pos);
   return k;
@@ -137,10 +142,8 @@ int64_t NAME(const int64_t* x, int64_t b, const T* U, const T* bu, int64_t nu, c
   for (int64_t i = 0; i < b; ++i) { \
     if (i + AHEAD < b) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
     const int64_t u = x[2*i], m = x[2*i+1]; const T* a = U + u*f; const T* c = M + m*f; \
-    T z0 = 0, z1 = 0, z2 = 0, z3 = 0; int64_t j = 0; \
-    for (; j + 4 <= f; j += 4) { z0 += a[j]*c[j]; z1 += a[j+1]*c[j+1]; z2 += a[j+2]*c[j+2]; z3 += a[j+3]*c[j+3]; } \
-    for (; j < f; ++j) z0 += a[j]*c[j]; \
-    T z = (z0 + z1) + (z2 + z3); \
+    T z = 0; \
+    SIMD_SUM(z) for (int64_t j = 0; j < f; ++j) z += a[j]*c[j]; \
     z += bu[u] + bm[m]; \
     if (squash) { const T sg = 1/(1 + EXP(-z)); s[i] = sg; out[i] = sg*scale + low; } else out[i] = z; \
   } \
@@ -170,23 +173,36 @@ DOT_ROWS_BACK(dot_rows_back_f32, float)
 DOT_ROWS_BACK(dot_rows_back_f64, double)
 '''
 
-
 # %% ../nbs/04_sparse.ipynb #2762b918
+_tuned = ['-march=native', '-fopenmp-simd']   # this machine's vector instructions; the `omp simd` sums split across them
+
+def _cpu():
+    "What names this machine's processor to the cache: its model and instruction-set flags (where Linux says), else `platform.processor()`"
+    try: lines = Path('/proc/cpuinfo').read_text().splitlines()
+    except OSError: lines = []
+    keep = [l for l in lines if l.split(':')[0].strip() in ('model name','flags','Features','CPU part')]
+    return '\n'.join(dict.fromkeys(keep)) or platform.processor()
+
+def _build(cc, flags, d, lib, src):
+    "Compile `src` with `cc` and `flags` to `lib` (in `d`); the compiler's first line of complaint, or None when it built"
+    with tempfile.TemporaryDirectory(dir=d) as t:
+        (Path(t)/'src.c').write_text(src)
+        res = subprocess.run([cc, *flags, '-o', 'lib.so', 'src.c', '-lm'], cwd=t, capture_output=True, text=True, timeout=300)
+        if res.returncode: return f"{Path(cc).name} failed: " + ((res.stderr or res.stdout).strip().splitlines() or ['no output'])[0]
+        os.replace(Path(t)/'lib.so', lib)
+
 def _compile(src, name):
-    "The shared library compiled from C source `src` (built once, then cached on disk), loaded with ctypes"
+    "The shared library compiled from C source `src` for this machine's processor (built once, then cached on disk), loaded with ctypes"
     cc = os.environ.get('CC') or shutil.which('cc') or shutil.which('gcc') or shutil.which('clang')
     if not cc: raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
     flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC', '-pthread']
-    key = hashlib.sha1('\0'.join([src, cc, *flags, sys.platform, platform.machine()]).encode()).hexdigest()[:16]
+    key = hashlib.sha1('\0'.join([src, cc, *flags, *_tuned, sys.platform, platform.machine(), _cpu()]).encode()).hexdigest()[:16]
     d = Path(os.environ.get('TORCH_EXTENSIONS_DIR') or Path.home()/'.cache'/'torch_extensions')/'fastai_dotbias'
     lib = d/f'{name}_{key}.so'
     if not lib.exists():
         d.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=d) as t:
-            (Path(t)/'src.c').write_text(src)
-            res = subprocess.run([cc, *flags, '-o', 'lib.so', 'src.c', '-lm'], cwd=t, capture_output=True, text=True, timeout=300)
-            if res.returncode: raise OSError(f"{Path(cc).name} failed: " + ((res.stderr or res.stdout).strip().splitlines() or ['no output'])[0])
-            os.replace(Path(t)/'lib.so', lib)
+        err = _build(cc, flags+_tuned, d, lib, src) and _build(cc, flags, d, lib, src)   # a compiler without the tuned flags builds it plainly
+        if err: raise OSError(err)
     return ctypes.CDLL(str(lib))
 
 # %% ../nbs/04_sparse.ipynb #163f44f2
@@ -291,7 +307,10 @@ class _RowKernels:
         "Row `i` of `g` added to row `inv[i]` of an `[n, ...]` zero tensor"
         if g.dtype not in (torch.float32,torch.float64): raise TypeError(f"the row kernels sum float32 or float64 rows, not {g.dtype}")
         self._check(g); self._check(inv, dtype=torch.int64)
-        out = g.new_zeros((n,)+g.shape[1:]); b = inv.numel()
+        b = inv.numel()
+        if inv.dim()!=1 or len(g)!=b: raise ValueError(f"sum_rows takes one row of g per position in inv: got {len(g)} rows and {list(inv.shape)} positions")
+        if b and (int(inv.min()) < 0 or int(inv.max()) >= n): raise IndexError(f"positions in inv must be in [0, {n}): got {int(inv.min())}..{int(inv.max())}")
+        out = g.new_zeros((n,)+g.shape[1:])
         (self.lib.sum_rows_f32 if g.dtype==torch.float32 else self.lib.sum_rows_f64)(g.data_ptr(), inv.data_ptr(), b, g.numel()//b if b else 0, out.data_ptr())
         return out
 
