@@ -131,22 +131,35 @@ void NAME(const T* G, const int64_t* d, int64_t b, int64_t f, T* O) { \
 SUM_ROWS(sum_rows_f32, float)
 SUM_ROWS(sum_rows_f64, double)
 
+/* Below this many ratings, the forward and backward passes keep to one thread: a second costs more to start. */
+#define PAR_MIN_ROWS 1024
+
 /* The book's forward, fused, for ratings i < b of user x[2i] and item x[2i+1]: z = U[u]·M[m] + bu[u] + bm[m] and
    out[i] = sigmoid(z)*(hi - lo) + lo, keeping sigmoid(z) in s[i] for the backward (out[i] = z where `squash` is 0).
+   With `threads` > 1 the two halves of the batch run on two threads (each rating's output is its own: the same bits).
    Returns 1; -1-i, having written nothing, if rating i's user or item is not in its table. */
 #define DOT_ROWS(NAME, T, EXP) \
-int64_t NAME(const int64_t* x, int64_t b, const T* U, const T* bu, int64_t nu, const T* M, const T* bm, int64_t nm, \
-             int64_t f, int squash, double lo, double hi, T* out, T* s) { \
-  for (int64_t i = 0; i < b; ++i) if (x[2*i] < 0 || x[2*i] >= nu || x[2*i+1] < 0 || x[2*i+1] >= nm) return -1-i; \
-  const T scale = (T)(hi - lo), low = (T)lo; \
-  for (int64_t i = 0; i < b; ++i) { \
-    if (i + AHEAD < b) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
+typedef struct { const int64_t* x; int64_t i0, i1; const T *U, *bu, *M, *bm; int64_t f; int squash; T scale, low; T *out, *s; } NAME##_job; \
+static void* NAME##_run(void* p) { \
+  const NAME##_job* j = (const NAME##_job*)p; \
+  const int64_t* x = j->x; const T *U = j->U, *bu = j->bu, *M = j->M, *bm = j->bm; const int64_t f = j->f; \
+  for (int64_t i = j->i0; i < j->i1; ++i) { \
+    if (i + AHEAD < j->i1) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
     const int64_t u = x[2*i], m = x[2*i+1]; const T* a = U + u*f; const T* c = M + m*f; \
     T z = 0; \
-    SIMD_SUM(z) for (int64_t j = 0; j < f; ++j) z += a[j]*c[j]; \
+    SIMD_SUM(z) for (int64_t k = 0; k < f; ++k) z += a[k]*c[k]; \
     z += bu[u] + bm[m]; \
-    if (squash) { const T sg = 1/(1 + EXP(-z)); s[i] = sg; out[i] = sg*scale + low; } else out[i] = z; \
+    if (j->squash) { const T sg = 1/(1 + EXP(-z)); j->s[i] = sg; j->out[i] = sg*j->scale + j->low; } else j->out[i] = z; \
   } \
+  return NULL; \
+} \
+int64_t NAME(const int64_t* x, int64_t b, const T* U, const T* bu, int64_t nu, const T* M, const T* bm, int64_t nm, \
+             int64_t f, int squash, double lo, double hi, T* out, T* s, int threads) { \
+  for (int64_t i = 0; i < b; ++i) if (x[2*i] < 0 || x[2*i] >= nu || x[2*i+1] < 0 || x[2*i+1] >= nm) return -1-i; \
+  const int two = threads > 1 && b >= PAR_MIN_ROWS; \
+  NAME##_job first = {x, 0, two ? b/2 : b, U, bu, M, bm, f, squash, (T)(hi - lo), (T)lo, out, s}, second = first; \
+  second.i0 = first.i1; second.i1 = b; \
+  both(NAME##_run, &first, NAME##_run, &second, two ? threads : 1); \
   return 1; \
 }
 DOT_ROWS(dot_rows_f32, float, expf)
@@ -155,19 +168,29 @@ DOT_ROWS(dot_rows_f64, double, exp)
 /* Its backward, given the gradient g of the loss by out: dz = g*(hi - lo)*(1 - s)*s (g where not squashed), then for
    rating i, iu[i] and im[i] its user's and item's positions among the batch's distinct ones (ku and km of them),
    GU[iu[i]] += dz*M[m], gbu[iu[i]] += dz, GM[im[i]] += dz*U[u], gbm[im[i]] += dz: the gradient rows of the distinct
-   users and items, summed in the order of the ratings (into GU, gbu, GM, gbm, zeroed here first). */
+   users and items, summed in the order of the ratings (into GU, gbu, GM, gbm, zeroed here first). The users' rows
+   and the items' rows are two passes over the batch, on two threads when `threads` > 1: each writes only its own
+   rows, in the same order either way, so one thread or two give the same bits. */
 #define DOT_ROWS_BACK(NAME, T) \
-void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, const T* U, const T* M, int64_t ku, int64_t km, \
-          int64_t f, int squash, double lo, double hi, const T* s, const T* g, T* GU, T* gbu, T* GM, T* gbm) { \
-  const T scale = (T)(hi - lo); \
-  memset(GU, 0, ku*f*sizeof(T)); memset(gbu, 0, ku*sizeof(T)); memset(GM, 0, km*f*sizeof(T)); memset(gbm, 0, km*sizeof(T)); \
+typedef struct { const int64_t* x; const int64_t* pos; int64_t col, b, k, f; const T* other; int squash; T scale; const T *s, *g; T *G, *gb; } NAME##_job; \
+static void* NAME##_run(void* p) { \
+  const NAME##_job* j = (const NAME##_job*)p; \
+  const int64_t* x = j->x; const int64_t* pos = j->pos; const int64_t o = 1 - j->col, f = j->f, b = j->b; const T* other = j->other; \
+  memset(j->G, 0, j->k*f*sizeof(T)); memset(j->gb, 0, j->k*sizeof(T)); \
   for (int64_t i = 0; i < b; ++i) { \
-    if (i + AHEAD < b) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
-    const T dz = squash ? g[i]*scale*(1 - s[i])*s[i] : g[i]; \
-    const T* a = U + x[2*i]*f; const T* c = M + x[2*i+1]*f; T* ga = GU + iu[i]*f; T* gc = GM + im[i]*f; \
-    for (int64_t j = 0; j < f; ++j) { ga[j] += dz*c[j]; gc[j] += dz*a[j]; } \
-    gbu[iu[i]] += dz; gbm[im[i]] += dz; \
+    if (i + AHEAD < b) prefetch(other + x[2*(i+AHEAD)+o]*f, f*sizeof(T)); \
+    const T dz = j->squash ? j->g[i]*j->scale*(1 - j->s[i])*j->s[i] : j->g[i]; \
+    const T* c = other + x[2*i+o]*f; T* ga = j->G + pos[i]*f; \
+    for (int64_t k = 0; k < f; ++k) ga[k] += dz*c[k]; \
+    j->gb[pos[i]] += dz; \
   } \
+  return NULL; \
+} \
+void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, const T* U, const T* M, int64_t ku, int64_t km, \
+          int64_t f, int squash, double lo, double hi, const T* s, const T* g, T* GU, T* gbu, T* GM, T* gbm, int threads) { \
+  const T scale = (T)(hi - lo); \
+  NAME##_job users = {x, iu, 0, b, ku, f, M, squash, scale, s, g, GU, gbu}, items = {x, im, 1, b, km, f, U, squash, scale, s, g, GM, gbm}; \
+  both(NAME##_run, &users, NAME##_run, &items, threads > 1 && b >= PAR_MIN_ROWS ? threads : 1); \
 }
 DOT_ROWS_BACK(dot_rows_back_f32, float)
 DOT_ROWS_BACK(dot_rows_back_f64, double)
@@ -213,12 +236,11 @@ def _bounds(y_range):
     return (0.,1.) if y_range is None else tuple(map(float, y_range))
 
 def _threads(threads=None):
-    "Threads for the optimizer's row kernel: `threads`, else `$FASTAI_DOTBIAS_THREADS` (at most two, and no more than torch has), else one"
-    if threads is None:
-        env = os.environ.get('FASTAI_DOTBIAS_THREADS', '').strip()
-        if env and not env.isdigit(): raise ValueError(f"FASTAI_DOTBIAS_THREADS={env!r} is not a number of threads: set it to 1 or 2, or unset it for one.")
-        threads = min(int(env), 2, torch.get_num_threads()) if env else 1
-    return max(1, int(threads))
+    "Threads for the row kernels: `threads`, else `$FASTAI_DOTBIAS_THREADS`, else as many as torch has (`torch.get_num_threads()`); at most two, and no more than torch has unless `threads` says"
+    if threads is not None: return max(1, int(threads))
+    env = os.environ.get('FASTAI_DOTBIAS_THREADS', '').strip()
+    if env and not env.isdigit(): raise ValueError(f"FASTAI_DOTBIAS_THREADS={env!r} is not a number of threads: set it to 1 or 2, or unset it for as many as torch has (at most two).")
+    return max(1, min(int(env) if env else 2, 2, torch.get_num_threads()))
 
 def _ptrs(ts): return (_ptr*len(ts))(*[t.data_ptr() for t in ts])
 
@@ -233,9 +255,9 @@ class _RowKernels:
             getattr(lib, f'adam_rows_{t}_tables').restype = None
             getattr(lib, f'sum_rows_{t}').argtypes = [_ptr, _ptr, _i64, _i64, _ptr]
             getattr(lib, f'sum_rows_{t}').restype = None
-            getattr(lib, f'dot_rows_{t}').argtypes = [_ptr, _i64, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, ctypes.c_int, _f64, _f64, _ptr, _ptr]
+            getattr(lib, f'dot_rows_{t}').argtypes = [_ptr, _i64, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, ctypes.c_int, _f64, _f64, _ptr, _ptr, ctypes.c_int]
             getattr(lib, f'dot_rows_{t}').restype = _i64
-            getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6
+            getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6 + [ctypes.c_int]
             getattr(lib, f'dot_rows_back_{t}').restype = None
         lib.unique_rows.argtypes,lib.unique_rows.restype = [_ptr, _i64, _i64, _ptr, _ptr],_i64
         lib.unique_pair.argtypes,lib.unique_pair.restype = [_ptr, _i64, _i64, _i64] + [_ptr]*5,None
@@ -322,27 +344,27 @@ class _RowKernels:
             raise ValueError(f"the fused kernels take [users, f] and [items, f] factors with one bias per row; got {list(U.shape)}, {list(bu.shape)}, {list(M.shape)}, {list(bm.shape)}")
         return U.shape[1]
 
-    def dot_rows(self, x, U, bu, M, bm, y_range):
-        "The book's forward for the `[b, 2]` (user, item) codes `x` on tables `U, bu, M, bm`, and the sigmoids it squashed (`None` if `y_range` is `None`)"
+    def dot_rows(self, x, U, bu, M, bm, y_range, threads=None):
+        "The book's forward for the `[b, 2]` (user, item) codes `x` on tables `U, bu, M, bm`, and the sigmoids it squashed (`None` if `y_range` is `None`); halves of the batch on two threads (`_threads`)"
         f = self._tables(U, bu, M, bm); self._check(x, dtype=torch.int64)
         if x.dim()!=2 or x.shape[1]!=2: raise ValueError(f"x must be [batch, 2] (user, item) codes, got {list(x.shape)}")
         b = len(x); out = U.new_empty(b); s = U.new_empty(b if y_range is not None else 0)
         lo,hi = _bounds(y_range)
         res = (self.lib.dot_rows_f32 if U.dtype==torch.float32 else self.lib.dot_rows_f64)(
             x.data_ptr(), b, U.data_ptr(), bu.data_ptr(), len(U), M.data_ptr(), bm.data_ptr(), len(M), f, int(y_range is not None), lo, hi,
-            out.data_ptr(), s.data_ptr())
+            out.data_ptr(), s.data_ptr(), _threads(threads))
         if res < 0: raise IndexError(f"rating {-1-res} has codes {x[-1-res].tolist()}, outside tables of {len(U)} users and {len(M)} items")
         return out,(s if y_range is not None else None)
 
-    def dot_rows_back(self, g, x, iu, ku, im, km, U, M, s, y_range):
-        "Gradients of the `ku` distinct users' and `km` distinct items' rows (factors and biases) given `g`, the gradient by `dot_rows`' output"
+    def dot_rows_back(self, g, x, iu, ku, im, km, U, M, s, y_range, threads=None):
+        "Gradients of the `ku` distinct users' and `km` distinct items' rows (factors and biases) given `g`, the gradient by `dot_rows`' output; users and items on two threads (`_threads`)"
         f = U.shape[1]; self._check(g, dtype=U.dtype); self._check(x, iu, im, dtype=torch.int64)
         if s is not None: self._check(s, dtype=U.dtype)
         GU,gbu,GM,gbm = U.new_empty(ku, f),U.new_empty(ku),U.new_empty(km, f),U.new_empty(km)
         lo,hi = _bounds(y_range)
         (self.lib.dot_rows_back_f32 if U.dtype==torch.float32 else self.lib.dot_rows_back_f64)(
             x.data_ptr(), iu.data_ptr(), im.data_ptr(), len(x), U.data_ptr(), M.data_ptr(), ku, km, f, int(s is not None), lo, hi,
-            (s if s is not None else g).data_ptr(), g.data_ptr(), GU.data_ptr(), gbu.data_ptr(), GM.data_ptr(), gbm.data_ptr())
+            (s if s is not None else g).data_ptr(), g.data_ptr(), GU.data_ptr(), gbu.data_ptr(), GM.data_ptr(), gbm.data_ptr(), _threads(threads))
         return GU,gbu,GM,gbm
 
 

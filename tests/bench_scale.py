@@ -4,8 +4,8 @@ Builds DotBiasDataLoaders once, then trains one epoch (`fit_one_cycle(1, 5e-3, w
 `--paths`, side by side in this run: `dense` = dotbias_learner(dls), `sparse` = dotbias_learner(dls, sparse=True),
 `sparse-ops` = the same sparse path with its C row kernels off (FASTAI_DOTBIAS_KERNEL=0: PyTorch ops).
 With `--threads 1,2` each path runs with torch on 1 thread and then on 2 (`torch.set_num_threads`), the thread counts
-interleaved within each repeat; `--threads 2:2` gives torch 2 threads and the sparse path's optimizer step 2 as well
-(`FASTAI_DOTBIAS_THREADS`; it takes one by default).
+interleaved within each repeat; the sparse path's row kernels take as many threads as torch has (at most two), and
+`--threads 2:1` gives torch 2 threads and the row kernels 1 (`FASTAI_DOTBIAS_THREADS`).
 Prints wall time per epoch (and per training step, and training ratings a second), final train/valid MSE, peak RSS, and
 the speed ratio at each thread count.
 Peak RSS is the whole process's so far: run `--paths sparse` alone for the sparse path's own memory (data + training).
