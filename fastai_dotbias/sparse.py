@@ -27,6 +27,8 @@ _row_src = r'''
 #define SIMD_SUM(z) _Pragma("omp simd reduction(+:z)")
 /* Below this many values to step, a second thread costs more to start than it saves. */
 #define PAR_MIN 2048
+/* Below this many ratings, the passes over a batch (distinct rows, forward, backward) keep to one thread too. */
+#define PAR_MIN_ROWS 1024
 
 static inline void prefetch(const void* row, int64_t bytes) {
 #if defined(__GNUC__) || defined(__clang__)
@@ -114,10 +116,13 @@ static int64_t unique_strided(const int64_t* x, int64_t b, int64_t step, int64_t
 int64_t unique_rows(const int64_t* x, int64_t b, int64_t n, int64_t* uniq, int64_t* inv) { return unique_strided(x, b, 1, n, uniq, inv); }
 
 /* Both columns of the [b, 2] (user, item) codes `x` at once: their distinct values and positions into uu, iu and
-   um, im, and how many into k[0], k[1] (each what `unique_rows` returns). */
-void unique_pair(const int64_t* x, int64_t b, int64_t nu, int64_t nm, int64_t* uu, int64_t* iu, int64_t* um, int64_t* im, int64_t* k) {
-  k[0] = unique_strided(x, b, 2, nu, uu, iu);
-  k[1] = unique_strided(x + 1, b, 2, nm, um, im);
+   um, im, and how many into k[0], k[1] (each what `unique_rows` returns); the users on this thread and the items on a
+   second one when `threads` > 1. */
+typedef struct { const int64_t* x; int64_t b, n; int64_t *uniq, *inv, *k; } unique_job;
+static void* unique_run(void* p) { unique_job* j = (unique_job*)p; *j->k = unique_strided(j->x, j->b, 2, j->n, j->uniq, j->inv); return NULL; }
+void unique_pair(const int64_t* x, int64_t b, int64_t nu, int64_t nm, int64_t* uu, int64_t* iu, int64_t* um, int64_t* im, int64_t* k, int threads) {
+  unique_job users = {x, b, nu, uu, iu, k}, items = {x + 1, b, nm, um, im, k + 1};
+  both(unique_run, &users, unique_run, &items, threads > 1 && b >= PAR_MIN_ROWS ? threads : 1);
 }
 
 /* Row i of `G` ([b, f]) added to row d[i] of `O`. */
@@ -130,9 +135,6 @@ void NAME(const T* G, const int64_t* d, int64_t b, int64_t f, T* O) { \
 }
 SUM_ROWS(sum_rows_f32, float)
 SUM_ROWS(sum_rows_f64, double)
-
-/* Below this many ratings, the forward and backward passes keep to one thread: a second costs more to start. */
-#define PAR_MIN_ROWS 1024
 
 /* The book's forward, fused, for ratings i < b of user x[2i] and item x[2i+1]: z = U[u]·M[m] + bu[u] + bm[m] and
    out[i] = sigmoid(z)*(hi - lo) + lo, keeping sigmoid(z) in s[i] for the backward (out[i] = z where `squash` is 0).
@@ -195,6 +197,7 @@ void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, con
 DOT_ROWS_BACK(dot_rows_back_f32, float)
 DOT_ROWS_BACK(dot_rows_back_f64, double)
 '''
+
 
 # %% ../nbs/04_sparse.ipynb #2762b918
 _tuned = ['-march=native', '-fopenmp-simd']   # this machine's vector instructions; the `omp simd` sums split across them
@@ -260,7 +263,7 @@ class _RowKernels:
             getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6 + [ctypes.c_int]
             getattr(lib, f'dot_rows_back_{t}').restype = None
         lib.unique_rows.argtypes,lib.unique_rows.restype = [_ptr, _i64, _i64, _ptr, _ptr],_i64
-        lib.unique_pair.argtypes,lib.unique_pair.restype = [_ptr, _i64, _i64, _i64] + [_ptr]*5,None
+        lib.unique_pair.argtypes,lib.unique_pair.restype = [_ptr, _i64, _i64, _i64] + [_ptr]*5 + [ctypes.c_int],None
 
     @staticmethod
     def _check(*ts, dtype=None):
@@ -313,12 +316,12 @@ class _RowKernels:
         if k < 0: raise IndexError(f"index {int(idx.view(-1)[-1-k])} is out of range for a table of {n} rows")
         return uniq[:k],inv
 
-    def unique_pair(self, x, nu, nm):
-        "`unique_rows` of both columns of the `[b, 2]` codes `x` (users in a table of `nu`, items of `nm`), in one call"
+    def unique_pair(self, x, nu, nm, threads=None):
+        "`unique_rows` of both columns of the `[b, 2]` codes `x` (users in a table of `nu`, items of `nm`), in one call; users and items on two threads (`_threads`)"
         self._check(x, dtype=torch.int64)
         if x.dim()!=2 or x.shape[1]!=2: raise ValueError(f"x must be [batch, 2] (user, item) codes, got {list(x.shape)}")
         b = len(x); uu,iu,um,im,k = x.new_empty(min(b, nu)),x.new_empty(b),x.new_empty(min(b, nm)),x.new_empty(b),x.new_empty(2)
-        self.lib.unique_pair(x.data_ptr(), b, nu, nm, uu.data_ptr(), iu.data_ptr(), um.data_ptr(), im.data_ptr(), k.data_ptr())
+        self.lib.unique_pair(x.data_ptr(), b, nu, nm, uu.data_ptr(), iu.data_ptr(), um.data_ptr(), im.data_ptr(), k.data_ptr(), _threads(threads))
         k = k.tolist()
         for c,(kc,n) in enumerate(zip(k, (nu,nm))):
             if kc==-1-b: raise MemoryError(f"no memory for a table of {n:,} rows")
