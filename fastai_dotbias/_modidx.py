@@ -632,6 +632,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'fastai_dotbias.sparse._adam_': ('sparse.html#_adam_', 'fastai_dotbias/sparse.py'),
                                        'fastai_dotbias.sparse._bounds': ('sparse.html#_bounds', 'fastai_dotbias/sparse.py'),
                                        'fastai_dotbias.sparse._build': ('sparse.html#_build', 'fastai_dotbias/sparse.py'),
+                                       'fastai_dotbias.sparse._cc': ('sparse.html#_cc', 'fastai_dotbias/sparse.py'),
                                        'fastai_dotbias.sparse._coalesced': ('sparse.html#_coalesced', 'fastai_dotbias/sparse.py'),
                                        'fastai_dotbias.sparse._compile': ('sparse.html#_compile', 'fastai_dotbias/sparse.py'),
                                        'fastai_dotbias.sparse._cpu': ('sparse.html#_cpu', 'fastai_dotbias/sparse.py'),

@@ -125,13 +125,15 @@ void unique_pair(const int64_t* x, int64_t b, int64_t nu, int64_t nm, int64_t* u
   both(unique_run, &users, unique_run, &items, threads > 1 && b >= PAR_MIN_ROWS ? threads : 1);
 }
 
-/* Row i of `G` ([b, f]) added to row d[i] of `O`. */
+/* Row i of `G` ([b, f]) added to row d[i] of `O` ([n, f]). Returns 1; -1-i, having written nothing, if d[i] is not in [0, n). */
 #define SUM_ROWS(NAME, T) \
-void NAME(const T* G, const int64_t* d, int64_t b, int64_t f, T* O) { \
+int64_t NAME(const T* G, const int64_t* d, int64_t b, int64_t f, int64_t n, T* O) { \
+  for (int64_t i = 0; i < b; ++i) if (d[i] < 0 || d[i] >= n) return -1-i; \
   for (int64_t i = 0; i < b; ++i) { \
     T* o = O + d[i]*f; const T* gr = G + i*f; \
     for (int64_t j = 0; j < f; ++j) o[j] += gr[j]; \
   } \
+  return 1; \
 }
 SUM_ROWS(sum_rows_f32, float)
 SUM_ROWS(sum_rows_f64, double)
@@ -202,6 +204,10 @@ DOT_ROWS_BACK(dot_rows_back_f64, double)
 # %% ../nbs/04_sparse.ipynb #2762b918
 _tuned = ['-march=native', '-fopenmp-simd']   # this machine's vector instructions; the `omp simd` sums split across them
 
+def _cc():
+    "The C compiler: `$CC`, else the first of cc, gcc and clang on the PATH (None without one)"
+    return os.environ.get('CC') or shutil.which('cc') or shutil.which('gcc') or shutil.which('clang')
+
 def _cpu():
     "What names this machine's processor to the cache: its model and instruction-set flags (where Linux says), else `platform.processor()`"
     try: lines = Path('/proc/cpuinfo').read_text().splitlines()
@@ -219,7 +225,7 @@ def _build(cc, flags, d, lib, src):
 
 def _compile(src, name):
     "The shared library compiled from C source `src` for this machine's processor (built once, then cached on disk), loaded with ctypes"
-    cc = os.environ.get('CC') or shutil.which('cc') or shutil.which('gcc') or shutil.which('clang')
+    cc = _cc()
     if not cc: raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
     flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC', '-pthread']
     key = hashlib.sha1('\0'.join([src, cc, *flags, *_tuned, sys.platform, platform.machine(), _cpu()]).encode()).hexdigest()[:16]
@@ -256,8 +262,8 @@ class _RowKernels:
             getattr(lib, f'adam_rows_{t}').restype = _i64
             getattr(lib, f'adam_rows_{t}_tables').argtypes = [_i64] + [_ptr]*9 + [ctypes.c_int]
             getattr(lib, f'adam_rows_{t}_tables').restype = None
-            getattr(lib, f'sum_rows_{t}').argtypes = [_ptr, _ptr, _i64, _i64, _ptr]
-            getattr(lib, f'sum_rows_{t}').restype = None
+            getattr(lib, f'sum_rows_{t}').argtypes = [_ptr, _ptr, _i64, _i64, _i64, _ptr]
+            getattr(lib, f'sum_rows_{t}').restype = _i64
             getattr(lib, f'dot_rows_{t}').argtypes = [_ptr, _i64, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, ctypes.c_int, _f64, _f64, _ptr, _ptr, ctypes.c_int]
             getattr(lib, f'dot_rows_{t}').restype = _i64
             getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6 + [ctypes.c_int]
@@ -334,9 +340,9 @@ class _RowKernels:
         self._check(g); self._check(inv, dtype=torch.int64)
         b = inv.numel()
         if inv.dim()!=1 or len(g)!=b: raise ValueError(f"sum_rows takes one row of g per position in inv: got {len(g)} rows and {list(inv.shape)} positions")
-        if b and (int(inv.min()) < 0 or int(inv.max()) >= n): raise IndexError(f"positions in inv must be in [0, {n}): got {int(inv.min())}..{int(inv.max())}")
         out = g.new_zeros((n,)+g.shape[1:])
-        (self.lib.sum_rows_f32 if g.dtype==torch.float32 else self.lib.sum_rows_f64)(g.data_ptr(), inv.data_ptr(), b, g.numel()//b if b else 0, out.data_ptr())
+        res = (self.lib.sum_rows_f32 if g.dtype==torch.float32 else self.lib.sum_rows_f64)(g.data_ptr(), inv.data_ptr(), b, g.numel()//b if b else 0, n, out.data_ptr())
+        if res < 0: raise IndexError(f"position {int(inv[-1-res])} in inv is outside [0, {n})")
         return out
 
     def _tables(self, U, bu, M, bm):

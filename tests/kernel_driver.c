@@ -8,6 +8,7 @@ int64_t unique_rows(const int64_t* x, int64_t b, int64_t n, int64_t* uniq, int64
 void unique_pair(const int64_t* x, int64_t b, int64_t nu, int64_t nm, int64_t* uu, int64_t* iu, int64_t* um, int64_t* im, int64_t* k, int threads);
 int64_t dot_rows_f32(const int64_t* x, int64_t b, const float* U, const float* bu, int64_t nu, const float* M, const float* bm, int64_t nm, int64_t f, int squash, double lo, double hi, float* out, float* s, int threads);
 void dot_rows_back_f32(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, const float* U, const float* M, int64_t ku, int64_t km, int64_t f, int squash, double lo, double hi, const float* s, const float* g, float* GU, float* gbu, float* GM, float* gbm, int threads);
+int64_t sum_rows_f32(const float* G, const int64_t* d, int64_t b, int64_t f, int64_t n, float* O);
 int64_t adam_rows_f32(float* P, float* MV, const int64_t* r, const float* G, int64_t k, int64_t f, int64_t n, double lr, double mom, double sqr_mom, double eps, double wd, double step, int decouple_wd);
 int main(void) {
   srand(1);
@@ -25,6 +26,12 @@ int main(void) {
     if (dot_rows_f32(x, b, U, bu, nu, M, bm, nm, f, 1, 0, 5.5, out, s, th) != 1) { puts("dot_rows failed"); return 1; }
     float *GU = malloc(k[0]*f*4), *gbu = malloc(k[0]*4), *GM = malloc(k[1]*f*4), *gbm = malloc(k[1]*4);
     dot_rows_back_f32(x, iu, im, b, U, M, k[0], k[1], f, 1, 0, 5.5, s, g, GU, gbu, GM, gbm, th);
+    float *Gb = malloc(b*f*4), *O = malloc(k[0]*f*4);
+    for (int64_t i = 0; i < b*f; ++i) Gb[i] = 1;
+    for (int64_t i = 0; i < k[0]*f; ++i) O[i] = 0;
+    if (sum_rows_f32(Gb, iu, b, f, k[0], O) != 1) { puts("sum_rows failed"); return 1; }
+    if (sum_rows_f32(Gb, iu, b, f, k[0] - 1, O) >= 0 && k[0] > 1) { puts("sum_rows took a position outside the table"); return 1; }
+    free(Gb); free(O);
     float* MV = calloc(nu*2*f, 4);
     if (adam_rows_f32(U, MV, uu, GU, k[0], f, nu, 1e-3, 0.9, 0.99, 1e-5, 0.1, 1, 1) != 1) { puts("adam failed"); return 1; }
     int64_t* inv = malloc(b*8); int64_t* uq = malloc(b*8);

@@ -1,10 +1,10 @@
 "The sparse path's C row kernels under the compiler's sanitizers: no out-of-bounds access, undefined behaviour or data race on edge sizes, one thread or two"
-import os, shutil, subprocess
+import os, subprocess
 from pathlib import Path
 import pytest
-from fastai_dotbias.sparse import _row_src, _tuned
+from fastai_dotbias.sparse import _row_src, _tuned, _cc
 
-cc = os.environ.get('CC') or shutil.which('cc') or shutil.which('gcc') or shutil.which('clang')
+cc = _cc()
 driver = Path(__file__).parent/'kernel_driver.c'
 
 @pytest.mark.parametrize('sanitizer', ['address,undefined', 'thread'])
