@@ -451,6 +451,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'fastai_dotbias.loader._codes': ('loader.html#_codes', 'fastai_dotbias/loader.py'),
                                        'fastai_dotbias.loader._dist_device': ('loader.html#_dist_device', 'fastai_dotbias/loader.py'),
                                        'fastai_dotbias.loader._encode': ('loader.html#_encode', 'fastai_dotbias/loader.py'),
+                                       'fastai_dotbias.loader._flat': ('loader.html#_flat', 'fastai_dotbias/loader.py'),
+                                       'fastai_dotbias.loader._perm_dtype': ('loader.html#_perm_dtype', 'fastai_dotbias/loader.py'),
                                        'fastai_dotbias.loader._shard': ('loader.html#_shard', 'fastai_dotbias/loader.py'),
                                        'fastai_dotbias.loader._split': ('loader.html#_split', 'fastai_dotbias/loader.py'),
                                        'fastai_dotbias.loader.plot_top_losses': ( 'loader.html#plot_top_losses',

@@ -70,6 +70,10 @@ class RatingsDataset:
         return res
 
 # %% ../nbs/02_loader.ipynb #b744467d
+def _perm_dtype(n, dev):
+    "A permutation's dtype: `int32` on the CPU where `n` fits (the same permutation as `int64`, half the memory to shuffle), else `int64`"
+    return torch.int32 if torch.device(dev).type=='cpu' and n < 2**31 else torch.int64
+
 class RatingsDL(DataLoader):
     "A `DataLoader` over a `RatingsDataset` whose batches are slices of pre-encoded tensors, shuffled without replacement"
     n_inp = 1
@@ -90,7 +94,7 @@ class RatingsDL(DataLoader):
         seed = self.rng.randint(0, 2**32-1)
         dev = self.dataset.x.device
         if self.world_size==1:   # drawn where the batches are sliced: no host permutation copied to the GPU each epoch
-            return torch.randperm(self.n, generator=torch.Generator(device=dev).manual_seed(seed), device=dev)
+            return torch.randperm(self.n, generator=torch.Generator(device=dev).manual_seed(seed), device=dev, dtype=_perm_dtype(self.n, dev))
         idxs = torch.randperm(self.n, generator=torch.Generator().manual_seed(_broadcast_int(seed)))
         return _shard(idxs, self.rank, self.world_size)
 
@@ -102,17 +106,24 @@ def _dataset(self:RatingsDL):
     if self.dataset.x.device != dev: self.dataset = self.dataset.to(dev)
     return self.dataset
 
+def _flat(t):
+    "`t` as a 1-D tensor of one element per row, and how to turn a gather of it back: a row gather of a 1-D tensor is one load per row, of a 2-D one a `memcpy` per row"
+    if t.is_contiguous() and t.dim()==2 and t.shape[1]==1: return t.view(-1),lambda b: b.view(-1, 1)
+    if t.is_contiguous() and t.dim()==2 and t.shape[1]==2 and t.dtype==torch.int64:   # a (user, item) pair is 16 bytes, as one complex128: copied, never computed on
+        return t.view(torch.complex128).view(-1),lambda b: b.view(torch.int64).view(-1, 2)
+    return t,noop
+
 @patch
 def __iter__(self:RatingsDL):
     self.randomize()
     self.before_iter()
     ds,idxs,bs = self._dataset(),self.get_idxs(),self.bs
-    xs,y = ds.x,ds.y
+    (xs,unx),(y,uny) = _flat(ds.x),(_flat(ds.y) if ds.y is not None else (None,noop))
     idxs = tensor(idxs).to(xs.device)
     for i in range(len(self)):
         sl = idxs[i*bs:(i+1)*bs]
-        b = xs.index_select(0, sl)
-        yield self.after_batch((b,) if y is None else (b,y.index_select(0, sl)))
+        b = unx(xs.index_select(0, sl))
+        yield self.after_batch((b,) if y is None else (b,uny(y.index_select(0, sl))))
     self.after_iter()
 
 # %% ../nbs/02_loader.ipynb #d02680a1

@@ -50,16 +50,20 @@ static void both(task fa, void* a, task fb, void* b, int threads) {
    sqr_mom, eps, wd, step and decouple_wd. Returns 1; 0, having changed nothing, unless the rows increase strictly (a
    coalesced gradient's rows do); -1-i if row i is not in the table. */
 #define ADAM_ROWS(NAME, T, SQRT) \
-static int64_t NAME##_one(T* P, T* MV, const int64_t* r, const T* G, int64_t k, int64_t f, int64_t n, const double* h) { \
+static int64_t NAME##_check(const int64_t* r, int64_t k, int64_t n) { \
   for (int64_t i = 0; i < k; ++i) { \
     if (r[i] < 0 || r[i] >= n) return -1-i; \
     if (i && r[i] <= r[i-1]) return 0; \
   } \
+  return 1; \
+} \
+/* The step on rows i0 <= i < i1 of `r` only: each row's values depend on that row alone. */ \
+static void NAME##_span(T* P, T* MV, const int64_t* r, const T* G, int64_t i0, int64_t i1, int64_t f, const double* h) { \
   const double lr = h[0], mom = h[1], sqr_mom = h[2], eps = h[3], wd = h[4], step = h[5]; const int decouple_wd = h[6] != 0; \
   const T decay = decouple_wd ? 1 - lr*wd : 1, l2 = decouple_wd ? 0 : wd, b1 = mom, b2 = sqr_mom, \
           step_size = lr/(1 - pow(mom, step)), debias2 = 1/sqrt(1 - pow(sqr_mom, step)), e = eps; \
-  for (int64_t i = 0; i < k; ++i) { \
-    if (i + AHEAD < k) { prefetch(P + r[i+AHEAD]*f, f*sizeof(T)); prefetch(MV + r[i+AHEAD]*2*f, 2*f*sizeof(T)); } \
+  for (int64_t i = i0; i < i1; ++i) { \
+    if (i + AHEAD < i1) { prefetch(P + r[i+AHEAD]*f, f*sizeof(T)); prefetch(MV + r[i+AHEAD]*2*f, 2*f*sizeof(T)); } \
     T* w = P + r[i]*f; T* m = MV + r[i]*2*f; T* v = m + f; const T* gr = G + i*f; \
     for (int64_t j = 0; j < f; ++j) { \
       const T gj = gr[j] + l2*w[j]; \
@@ -68,29 +72,41 @@ static int64_t NAME##_one(T* P, T* MV, const int64_t* r, const T* G, int64_t k, 
       w[j] = w[j]*decay - step_size*m[j]/(SQRT(v[j])*debias2 + e); \
     } \
   } \
-  return 1; \
 } \
 int64_t NAME(T* P, T* MV, const int64_t* r, const T* G, int64_t k, int64_t f, int64_t n, double lr, double mom, \
              double sqr_mom, double eps, double wd, double step, int decouple_wd) { \
+  const int64_t ok = NAME##_check(r, k, n); \
+  if (ok != 1) return ok; \
   const double h[7] = {lr, mom, sqr_mom, eps, wd, step, (double)decouple_wd}; \
-  return NAME##_one(P, MV, r, G, k, f, n, h); \
+  NAME##_span(P, MV, r, G, 0, k, f, h); \
+  return 1; \
 } \
-typedef struct { int64_t t0, t1; T** P; T** MV; const int64_t** r; const T** G; const int64_t *k, *f, *n; const double* h; int64_t* res; } NAME##_job; \
+/* A thread's share of several tables' rows: from row i0 of table t0 up to row i1 of table t1 (not included). */ \
+typedef struct { int64_t nt, t0, i0, t1, i1; T** P; T** MV; const int64_t** r; const T** G; const int64_t *k, *f; const double* h; const int64_t* res; } NAME##_job; \
 static void* NAME##_run(void* p) { \
-  NAME##_job* j = (NAME##_job*)p; \
-  for (int64_t t = j->t0; t < j->t1; ++t) j->res[t] = NAME##_one(j->P[t], j->MV[t], j->r[t], j->G[t], j->k[t], j->f[t], j->n[t], j->h + 7*t); \
+  const NAME##_job* j = (const NAME##_job*)p; \
+  for (int64_t t = j->t0; t < j->nt && t <= j->t1; ++t) { \
+    const int64_t lo = t == j->t0 ? j->i0 : 0, hi = t == j->t1 ? j->i1 : j->k[t]; \
+    if (j->res[t] == 1 && lo < hi) NAME##_span(j->P[t], j->MV[t], j->r[t], j->G[t], lo, hi, j->f[t], j->h + 7*t); \
+  } \
   return NULL; \
 } \
-/* The same step on `nt` tables at once, table t's results in res[t]: the tables split between two threads by their   \
-   touched rows' sizes when `threads` > 1. */ \
+/* The same step on `nt` tables at once, table t's result in res[t] (each checked before any is stepped). With         \
+   `threads` > 1 their rows split between two threads at the half of the work, inside a table if need be: a row costs \
+   its f values and the memory misses to reach it (counted as 8 more). Each row is stepped by one thread, alone. */ \
 void NAME##_tables(int64_t nt, T** P, T** MV, const int64_t** r, const T** G, const int64_t* k, const int64_t* f, \
                    const int64_t* n, const double* h, int64_t* res, int threads) { \
-  int64_t total = 0, half = 0, cut = 0; \
-  for (int64_t t = 0; t < nt; ++t) total += k[t]*f[t]; \
-  while (cut < nt && 2*(half + k[cut]*f[cut]) <= total) { half += k[cut]*f[cut]; ++cut; } \
-  if (cut == 0 && nt > 1) cut = 1; \
-  NAME##_job a = {0, cut, P, MV, r, G, k, f, n, h, res}, b = a; b.t0 = cut; b.t1 = nt; \
-  both(NAME##_run, &a, NAME##_run, &b, threads > 1 && total >= PAR_MIN && cut < nt ? threads : 1); \
+  int64_t total = 0, acc = 0, t1 = nt, i1 = 0; \
+  for (int64_t t = 0; t < nt; ++t) { res[t] = NAME##_check(r[t], k[t], n[t]); if (res[t] == 1) total += k[t]*(f[t] + 8); } \
+  for (int64_t t = 0; t < nt; ++t) { \
+    if (res[t] != 1) continue; \
+    const int64_t w = k[t]*(f[t] + 8); \
+    if (2*(acc + w) >= total) { t1 = t; i1 = (total/2 - acc + f[t] + 7)/(f[t] + 8); if (i1 > k[t]) i1 = k[t]; break; } \
+    acc += w; \
+  } \
+  NAME##_job a = {nt, 0, 0, t1, i1, P, MV, r, G, k, f, h, res}, b = a; b.t0 = t1; b.i0 = i1; b.t1 = nt; b.i1 = 0; \
+  if (threads > 1 && total >= PAR_MIN && t1 < nt) both(NAME##_run, &a, NAME##_run, &b, threads); \
+  else { a.t1 = nt; a.i1 = 0; NAME##_run(&a); } \
 }
 ADAM_ROWS(adam_rows_f32, float, sqrtf)
 ADAM_ROWS(adam_rows_f64, double, sqrt)
@@ -98,19 +114,26 @@ ADAM_ROWS(adam_rows_f64, double, sqrt)
 /* The sorted distinct values of x[0], x[step], ... (b of them, each in [0, n)) into `uniq`, and the position of each
    among them into `inv`: what `torch.unique(x, sorted=True, return_inverse=True)` gives, by marking the rows seen in a
    table-sized bit mask instead of sorting the batch, then reading the mask a 64-row word at a time (a batch touches
-   few of a large table's words). Returns how many are distinct; -1-i if the i-th is not in [0, n); -1-b without memory. */
+   few of a large table's words). A row's position is the count of rows seen in the words before its own plus those
+   below it in its word, so nothing larger than the mask (n/8 bytes) is written for a table of n rows. Returns how
+   many are distinct; -1-i if the i-th is not in [0, n); -1-b without memory. */
 static int64_t unique_strided(const int64_t* x, int64_t b, int64_t step, int64_t n, int64_t* uniq, int64_t* inv) {
   for (int64_t i = 0; i < b; ++i) if (x[i*step] < 0 || x[i*step] >= n) return -1-i;
   const int64_t words = n/64 + 1;
   uint64_t* seen = (uint64_t*)calloc(words, sizeof(uint64_t));
-  int64_t* pos = (int64_t*)malloc((n ? n : 1)*sizeof(int64_t));   /* written only at the rows seen */
-  if (!seen || !pos) { free(seen); free(pos); return -1-b; }
+  int64_t* before = (int64_t*)malloc(words*sizeof(int64_t));
+  if (!seen || !before) { free(seen); free(before); return -1-b; }
   for (int64_t i = 0; i < b; ++i) { const int64_t v = x[i*step]; seen[v >> 6] |= (uint64_t)1 << (v & 63); }
   int64_t k = 0;
-  for (int64_t w = 0; w < words; ++w)
-    for (uint64_t s = seen[w]; s; s &= s - 1) { const int64_t j = w*64 + __builtin_ctzll(s); uniq[k] = j; pos[j] = k++; }
-  for (int64_t i = 0; i < b; ++i) inv[i] = pos[x[i*step]];
-  free(seen); free(pos);
+  for (int64_t w = 0; w < words; ++w) {
+    before[w] = k;
+    for (uint64_t s = seen[w]; s; s &= s - 1) uniq[k++] = w*64 + __builtin_ctzll(s);
+  }
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t v = x[i*step];
+    inv[i] = before[v >> 6] + __builtin_popcountll(seen[v >> 6] & (((uint64_t)1 << (v & 63)) - 1));
+  }
+  free(seen); free(before);
   return k;
 }
 int64_t unique_rows(const int64_t* x, int64_t b, int64_t n, int64_t* uniq, int64_t* inv) { return unique_strided(x, b, 1, n, uniq, inv); }
@@ -441,17 +464,17 @@ class _DotBiasRows(torch.autograd.Function):
     "The book's forward on the tables' rows for the `[b, 2]` codes `x` in one pass, and its backward in another: coalesced sparse COO gradients of the batch's distinct rows"
     @staticmethod
     def forward(ctx, x, y_range, U, bu, M, bm):
-        k = row_kernels()
-        out,s = k.dot_rows(x, U, bu, M, bm, y_range)
-        (uu,iu),(um,im) = k.unique_pair(x, len(U), len(M))
+        k,th = row_kernels(),_threads()   # the threads, read once for the step's three kernels
+        out,s = k.dot_rows(x, U, bu, M, bm, y_range, threads=th)
+        (uu,iu),(um,im) = k.unique_pair(x, len(U), len(M), threads=th)
         ctx.save_for_backward(x, U, M, uu, iu, um, im, s)
-        ctx.y_range = y_range
+        ctx.y_range,ctx.threads = y_range,th
         return out
 
     @staticmethod
     def backward(ctx, g):
         x,U,M,uu,iu,um,im,s = ctx.saved_tensors
-        GU,gbu,GM,gbm = row_kernels().dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range)
+        GU,gbu,GM,gbm = row_kernels().dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range, threads=ctx.threads)
         sp = lambda rows,v,size: torch.sparse_coo_tensor(rows[None], v, size, is_coalesced=True, check_invariants=False)
         return None,None,sp(uu, GU, U.shape),sp(uu, gbu, (len(U),)),sp(um, GM, M.shape),sp(um, gbm, (len(M),))
 
@@ -572,9 +595,11 @@ def _step(self:LazyAdam, ps, h, wd):
 @patch
 def zero_grad(self:LazyAdam):
     "Drop sparse gradients (the next backward makes new ones); zero dense ones, as fastai does"
-    for p,*_ in self.all_params(with_grad=True):
-        if p.grad.is_sparse: p.grad = None
-        else: p.grad.detach_(); p.grad.zero_()
+    for pg in self.param_lists:
+        for p in pg:
+            if p.grad is None: continue
+            if p.grad.is_sparse: p.grad = None
+            else: p.grad.detach_(); p.grad.zero_()
 
 # %% ../nbs/04_sparse.ipynb #25ffd329
 _torch_sparse_opts = (torch.optim.SparseAdam, torch.optim.SGD, torch.optim.Adagrad)
