@@ -266,6 +266,24 @@ def fit(self:DotBiasLearner, n_epoch, lr=None, wd=None, cbs=None, reset_opt=Fals
     Learner.fit(self, n_epoch, lr=lr, wd=wd, cbs=cbs, reset_opt=reset_opt, start_epoch=start_epoch)
     if getattr(self, 'fit_problem', None): raise TrainingError(self.fit_problem)
 
+# %% ../nbs/05_learner.ipynb #ib02cd
+_between = ('after_pred', 'after_loss', 'before_backward', 'after_backward', 'before_step')   # the events between a prediction and its step
+
+@patch
+def _steps_in_backward(self:DotBiasLearner):
+    "Can this batch's backward step the optimizer itself (`step_in_backward`)? Only where nothing could tell: a `SparseDotProductBias`, a `LazyAdam`, fastai's `MSELossFlat`, and no callback between prediction and step but `FiniteLossCallback`"
+    if type(self.model) is not SparseDotProductBias or type(self.opt) is not LazyAdam or len(self.yb)!=1 or _flat_mse(self.loss_func) is None: return False
+    cbs = self._handlers.get('_between')   # forgotten, as the listeners are, when a callback is added or removed
+    if cbs is None: cbs = self._handlers['_between'] = [cb for e in _between for cb,_ in self._listeners(e) if type(cb) is not FiniteLossCallback]
+    return not cbs
+
+@patch
+def _do_grad_opt(self:DotBiasLearner):
+    if not self._steps_in_backward(): return Learner._do_grad_opt(self)
+    with step_in_backward(self.opt): self._with_events(self._backward, 'backward', CancelBackwardException)
+    self._with_events(self._step, 'step', CancelStepException)
+    self.opt.zero_grad()
+
 # %% ../nbs/05_learner.ipynb #d78ce51b
 def _train_codes(dls):
     "Training `(user, item)` codes and ratings as arrays, for `DotBiasDataLoaders` or fastai's `CollabDataLoaders`"
