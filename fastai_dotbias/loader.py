@@ -109,7 +109,7 @@ def _dataset(self:RatingsDL):
 def _flat(t):
     "`t` as a 1-D tensor of one element per row, and how to turn a gather of it back: a row gather of a 1-D tensor is one load per row, of a 2-D one a `memcpy` per row"
     if t.is_contiguous() and t.dim()==2 and t.shape[1]==1: return t.view(-1),lambda b: b.view(-1, 1)
-    if t.is_contiguous() and t.dim()==2 and t.shape[1]==2 and t.dtype==torch.int64:   # a (user, item) pair is 16 bytes, as one complex128: copied, never computed on
+    if t.dtype==torch.int64 and t.dim()==2 and t.shape[1]==2 and t.stride()==(2, 1) and t.storage_offset()%2==0:   # a (user, item) pair is 16 bytes, as one complex128: copied, never computed on
         return t.view(torch.complex128).view(-1),lambda b: b.view(torch.int64).view(-1, 2)
     return t,noop
 
