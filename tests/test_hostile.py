@@ -244,13 +244,16 @@ def big(tmp_path_factory):
     synth_ratings(n_users=300, n_items=400, n_ratings=40_000, seed=1).to_csv(f, index=False)
     return f
 
-def test_ctrl_c_saves_the_last_completed_epoch(big):
-    save = big.parent/'int.pkl'
-    res = _interrupt(['train', '--data', big, '--epochs', '50', '--seed', '0', '--save', save], after='         1  ')
+@pytest.mark.parametrize('path', [[], ['--sparse']], ids=['dense', 'sparse'])   # sparse: LazyAdam steps inside the backward
+def test_ctrl_c_saves_the_last_completed_epoch(big, path):
+    save = big.parent/f"int{''.join(path)}.pkl"
+    res = _interrupt(['train', '--data', big, '--epochs', '50', '--seed', '0', '--save', save, *path], after='         1  ')
     line = fails(res, 'interrupted during epoch', 'of 50: saved the learner after its', code=130)
     assert int(re.search(r'after its (\d+) completed epoch', line)[1]) >= 1
     from fastai_dotbias.commands import load_model
-    assert load_model(save).model.user_factors.shape[1] == 50
+    model = load_model(save).model
+    assert model.user_factors.shape[1] == 50 and type(model).__name__ == ('SparseDotProductBias' if path else 'DotProductBias')
+    assert all(torch.isfinite(p).all() for p in model.parameters())
     assert not [o for o in big.parent.iterdir() if o.name.endswith('.tmp')]
 
 def test_ctrl_c_before_an_epoch_saves_nothing(big):
