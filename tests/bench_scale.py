@@ -2,7 +2,9 @@
 
 Builds DotBiasDataLoaders once, then trains one epoch (`fit_one_cycle(1, 5e-3, wd=0.1)`, 50 factors) with each path in
 `--paths`, side by side in this run: `dense` = dotbias_learner(dls), `sparse` = dotbias_learner(dls, sparse=True),
-`sparse-ops` = the same sparse path with its C row kernels off (FASTAI_DOTBIAS_KERNEL=0: PyTorch ops).
+`sparse-ops` = the same sparse path with its C row kernels off (FASTAI_DOTBIAS_KERNEL=0: PyTorch ops),
+`sparse-grads` = the sparse path with a no-op `after_backward` callback, which keeps LazyAdam from stepping inside the
+backward (sparse gradients made, then stepped by `opt.step`: the same results, the previous way).
 With `--threads 1,2` each path runs with torch on 1 thread and then on 2 (`torch.set_num_threads`), the thread counts
 interleaved within each repeat; the sparse path's row kernels take as many threads as torch has (at most two), and
 `--threads 2:1` gives torch 2 threads and the row kernels 1 (`FASTAI_DOTBIAS_THREADS`).
@@ -23,6 +25,10 @@ from fastai.tabular.all import *
 from fastai_dotbias.all import *
 row_kernels()   # build (or load) the sparse path's C row kernels before anything is timed
 from fastai_dotbias.synth import _draw_pairs
+
+class AfterBackward(Callback):
+    "Listens after the backward, so `DotBiasLearner` keeps the gradients (no step inside the backward)"
+    def after_backward(self): pass
 
 def rss_gb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20
 
@@ -65,18 +71,22 @@ def main():
                 set_seed(0); dls.train.rng.seed(0)   # every run the same initial tables and the same shuffles, so their MSEs can be compared
                 if path=='sparse-ops': os.environ['FASTAI_DOTBIAS_KERNEL'] = '0'
                 else: os.environ.pop('FASTAI_DOTBIAS_KERNEL', None)
-                learn = dotbias_learner(dls, n_factors=50, sparse=path.startswith('sparse'))
+                learn = dotbias_learner(dls, n_factors=50, sparse=path.startswith('sparse'), cbs=[AfterBackward()] if path=='sparse-grads' else None)
                 vals, t = timed(f"{path}, threads {th}: 1 epoch", lambda: epoch(learn))
                 print(f"  {1000*t/len(dls.train):.1f} ms per training step (validation included), {n_train/t/1e6:.2f} M training ratings/s; "
                       f"train/valid MSE {vals[0]:.4f} / {vals[1]:.4f}", flush=True)
                 times.setdefault((path, th), []).append(t); mses.setdefault(path, set()).add(tuple(vals))
                 del learn
     for th in threads:
-        for path in ('sparse','sparse-ops'):
+        for path in ('sparse','sparse-ops','sparse-grads'):
             if ('dense', th) not in times or (path, th) not in times: continue
             d,s = np.median(times['dense', th]),np.median(times[path, th])
             print(f"threads {th}: {path} vs dense, same run: {d/s:.1f}x faster per epoch ({d:.1f} s vs {s:.1f} s, median of {a.repeat}); "
                   f"{path} {n_train/s/1e6:.2f} M training ratings/s")
+        if ('sparse', th) in times and ('sparse-grads', th) in times:
+            g,s = np.median(times['sparse-grads', th]),np.median(times['sparse', th])
+            print(f"threads {th}: the step inside the backward (sparse) vs gradients then opt.step (sparse-grads): {g/s:.2f}x faster per epoch "
+                  f"({g:.2f} s vs {s:.2f} s, median of {a.repeat}); the same MSEs: {mses['sparse']==mses['sparse-grads']}")
     for path in a.paths.split(','):
         if len(threads)>1 and all((path, th) in times for th in threads):
             t1,t2 = np.median(times[path, threads[0]]),np.median(times[path, threads[-1]])
