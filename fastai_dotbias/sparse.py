@@ -549,37 +549,34 @@ class LazyAdam(Optimizer):
                 if ps: self._step(ps, h, h['wd'] if do_wd else 0.)
 
 # %% ../nbs/04_sparse.ipynb #7855dfa3
-def _row_state(p):
-    "Zero moving averages for the rows of `p`, both in one `[rows, 2, ...]` tensor so each row's two sit side by side"
+def _new_state(p, rows=None):
+    "A new state for `p`: step 0 and zero moving averages; for rows (a sparse gradient, `p.grad`'s unless `rows` says), both in one `[rows, 2, ...]` tensor so each row's two sit side by side"
+    step = torch.zeros((), device=p.device)
+    if not (p.grad.is_sparse if rows is None else rows): return dict(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=step)
     mv = p.new_zeros((len(p),2)+p.shape[1:])
-    return dict(mv=mv, grad_avg=mv[:,0], sqr_avg=mv[:,1])
-
-def _new_state(p):
-    "Zero moving averages for `p`: `_row_state` for a sparse gradient"
-    if not p.grad.is_sparse: return dict(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p))
-    return _row_state(p)
+    return dict(mv=mv, grad_avg=mv[:,0], sqr_avg=mv[:,1], step=step)
 
 def _kernel_ok(p, st, g):
     return ('mv' in st and p.device.type=='cpu' and p.dtype in (torch.float32,torch.float64) and p.is_contiguous()
             and g.dtype==p.dtype and g.sparse_dim()==1)
 
-def _kernel_steps(kernel, steps, h, wd, decouple_wd):
-    "Step the rows of each sparse gradient in `steps` (`(p, state, grad, step)`) with `kernel`, all in one call; coalesce a gradient first where its rows do not increase strictly"
-    hs = lambda s: (h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, float(s), decouple_wd)
-    for dtype in dict.fromkeys(p.dtype for p,*_ in steps):
-        todo = [(p,st,g,s) for p,st,g,s in steps if p.dtype==dtype]
-        done = kernel.adam_tables_([(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs(s)) for p,st,g,s in todo])
-        for (p,st,g,s),ok in zip(todo, done):
-            if ok: continue
-            g = g.coalesce()
-            kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *hs(s))
+def _hypers(h, wd, s, decouple_wd): return (h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, float(s), decouple_wd)
+
+def _kernel_steps(kernel, steps, decouple_wd):
+    "Step with `kernel` each of `steps`, `(p, state, rows, values, step, hypers, wd)`, one call per dtype; those whose rows do not increase strictly are returned, not stepped"
+    left = []
+    for dtype in dict.fromkeys(o[0].dtype for o in steps):
+        todo = [o for o in steps if o[0].dtype==dtype]
+        done = kernel.adam_tables_([(p.data, st['mv'], r, v, *_hypers(h, wd, s, decouple_wd)) for p,st,r,v,s,h,wd in todo])
+        left += [o for o,ok in zip(todo, done) if not ok]
+    return left
 
 @patch
 def _step(self:LazyAdam, ps, h, wd):
     "One Adam step for `ps`: on the rows of each sparse gradient, on all of `p` for a dense one"
     sts = [self.state[p] for p in ps]
     for p,st in zip(ps,sts):
-        if 'grad_avg' not in st: st.update(_new_state(p), step=torch.zeros((), device=p.device))
+        if 'grad_avg' not in st: st.update(_new_state(p))
     steps = [st['step'] for st in sts]
     torch._foreach_add_(steps, 1)
     kernel = row_kernels() if self.kernel and any(p.device.type=='cpu' for p in ps) else None   # CPU kernels: not built for a model on the GPU
@@ -588,13 +585,15 @@ def _step(self:LazyAdam, ps, h, wd):
         g,r = p.grad,None
         if g.is_sparse:
             if kernel is not None and _kernel_ok(p, st, g):
-                fast.append((p,st,g,s))
+                fast.append((p, st, g._indices()[0], g._values().contiguous(), s, h, wd))
                 continue
             g = _coalesced(g)
             r,g = g._indices()[0],g._values()
         rest.append((p,st,s)); rows.append(r)
         for a,t in zip(args, (p.data,g,st['grad_avg'],st['sqr_avg'])): a.append(t if r is None or t is g else t.index_select(0, r))
-    if fast: _kernel_steps(kernel, fast, h, wd, self.decouple_wd)
+    for p,st,_,_,s,_,_ in (_kernel_steps(kernel, fast, self.decouple_wd) if fast else []):   # rows not sorted: coalesced, then stepped
+        g = p.grad.coalesce()
+        kernel.adam_rows_(p.data, st['mv'], g._indices()[0], g._values().contiguous(), *_hypers(h, wd, s, self.decouple_wd))
     if not rest: return
     if _fused_ok([p for p,*_ in rest]) and all(t.is_contiguous() for t in args[2]+args[3]):
         adam = torch._fused_adamw_ if self.decouple_wd else torch._fused_adam_
@@ -632,13 +631,11 @@ def _step_rows(self:LazyAdam, todo):
                             and ('grad_avg' not in self.state[p] or 'mv' in self.state[p]) for p,_,g in todo): return False
     sts = [self.state[p] for p,*_ in todo]
     for (p,*_),st in zip(todo, sts):
-        if 'grad_avg' not in st: st.update(_row_state(p), step=torch.zeros((), device=p.device))
+        if 'grad_avg' not in st: st.update(_new_state(p, rows=True))
     steps = [st['step'] for st in sts]
     torch._foreach_add_(steps, 1)
-    for dtype in dict.fromkeys(p.dtype for p,*_ in todo):
-        done = k.adam_tables_([(p.data, st['mv'], r, g, h['lr'], h['mom'], h['sqr_mom'], h['eps'], wd, float(s), self.decouple_wd)
-                               for (p,r,g),st,s in zip(todo, sts, steps) if p.dtype==dtype for h,wd in [hs[p]]])
-        assert all(done), "the fused backward's rows increase strictly"
+    left = _kernel_steps(k, [(p, st, r, g, s, *hs[p]) for (p,r,g),st,s in zip(todo, sts, steps)], self.decouple_wd)
+    assert not left, "the fused backward's rows increase strictly"
     return True
 
 # %% ../nbs/04_sparse.ipynb #25ffd329
