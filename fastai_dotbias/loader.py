@@ -10,6 +10,7 @@ from fastai.tabular.all import *
 from fastai.collab import *
 from .synth import *
 from .data import *
+from .pages import *
 from .data import _fail
 
 # %% ../nbs/02_loader.ipynb #dd0b5534
@@ -94,17 +95,24 @@ class RatingsDL(DataLoader):
         seed = self.rng.randint(0, 2**32-1)
         dev = self.dataset.x.device
         if self.world_size==1:   # drawn where the batches are sliced: no host permutation copied to the GPU each epoch
-            return torch.randperm(self.n, generator=torch.Generator(device=dev).manual_seed(seed), device=dev, dtype=_perm_dtype(self.n, dev))
+            g,dtype = torch.Generator(device=dev).manual_seed(seed),_perm_dtype(self.n, dev)
+            if dev.type=='cpu': return torch.randperm(self.n, generator=g, out=huge_empty(self.n, dtype=dtype))   # swaps at random: 2 MB pages (`pages`)
+            return torch.randperm(self.n, generator=g, device=dev, dtype=dtype)
         idxs = torch.randperm(self.n, generator=torch.Generator().manual_seed(_broadcast_int(seed)))
         return _shard(idxs, self.rank, self.world_size)
 
 # %% ../nbs/02_loader.ipynb #9bcc5846
 @patch
 def _dataset(self:RatingsDL):
-    "The dataset, on `self.device`"
+    "The dataset, on `self.device`; when shuffled on the CPU, in memory of 2 MB pages (`to_huge`: the same values), as its rows are read at random"
     dev = ifnone(self.device, torch.device('cpu'))
-    if self.dataset.x.device != dev: self.dataset = self.dataset.to(dev)
-    return self.dataset
+    ds = self.dataset
+    if ds.x.device != dev: ds = ds.to(dev)
+    if self.shuffle and ds.x.is_cpu:
+        x,y = to_huge(ds.x),to_huge(ds.y)
+        if x is not ds.x or y is not ds.y: ds = ds.new(x, y)
+    self.dataset = ds
+    return ds
 
 def _flat(t):
     "`t` as a 1-D tensor of one element per row, and how to turn a gather of it back: a row gather of a 1-D tensor is one load per row, of a 2-D one a `memcpy` per row"

@@ -9,6 +9,7 @@ __all__ = ['row_kernels', 'sparse_rows', 'SparseDotProductBias', 'LazyAdam', 'st
 from fastai.tabular.all import *
 from fastai.collab import *
 from .model import *
+from .pages import *
 import ctypes, hashlib, platform, shutil, subprocess, tempfile, threading
 from contextlib import contextmanager
 
@@ -504,6 +505,10 @@ def _fused_rows(m, x):
 # %% ../nbs/04_sparse.ipynb #a6ba8861
 class SparseDotProductBias(DotProductBias):
     "`DotProductBias` whose tables get sparse gradients: only the rows of the users and items in the batch"
+    def __init__(self, n_users, n_movies, n_factors, y_range=(0,5.5)):
+        super().__init__(n_users, n_movies, n_factors, y_range)
+        for p in self.parameters(): p.data = to_huge(p.data)   # rows read and stepped at random: 2 MB pages (`pages`), the same values
+
     def forward(self, x):
         res = _fused_rows(self, x)
         if res is not None: return res
@@ -553,7 +558,7 @@ def _new_state(p, rows=None):
     "A new state for `p`: step 0 and zero moving averages; for rows (a sparse gradient, `p.grad`'s unless `rows` says), both in one `[rows, 2, ...]` tensor so each row's two sit side by side"
     step = torch.zeros((), device=p.device)
     if not (p.grad.is_sparse if rows is None else rows): return dict(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=step)
-    mv = p.new_zeros((len(p),2)+p.shape[1:])
+    mv = huge_empty(len(p), 2, *p.shape[1:], dtype=p.dtype).zero_() if p.is_cpu else p.new_zeros((len(p),2)+p.shape[1:])   # rows at random: 2 MB pages
     return dict(mv=mv, grad_avg=mv[:,0], sqr_avg=mv[:,1], step=step)
 
 def _kernel_ok(p, st, g):
