@@ -104,15 +104,10 @@ class RatingsDL(DataLoader):
 # %% ../nbs/02_loader.ipynb #9bcc5846
 @patch
 def _dataset(self:RatingsDL):
-    "The dataset, on `self.device`; when shuffled on the CPU, in memory of 2 MB pages (`to_huge`: the same values), as its rows are read at random"
+    "The dataset, on `self.device`"
     dev = ifnone(self.device, torch.device('cpu'))
-    ds = self.dataset
-    if ds.x.device != dev: ds = ds.to(dev)
-    if self.shuffle and ds.x.is_cpu:
-        x,y = to_huge(ds.x),to_huge(ds.y)
-        if x is not ds.x or y is not ds.y: ds = ds.new(x, y)
-    self.dataset = ds
-    return ds
+    if self.dataset.x.device != dev: self.dataset = self.dataset.to(dev)
+    return self.dataset
 
 def _flat(t):
     "`t` as a 1-D tensor of one element per row, and how to turn a gather of it back: a row gather of a 1-D tensor is one load per row, of a 2-D one a `memcpy` per row"
@@ -121,17 +116,41 @@ def _flat(t):
         return t.view(torch.complex128).view(-1),lambda b: b.view(torch.int64).view(-1, 2)
     return t,noop
 
+def _records(x, y):
+    "Codes `x` and ratings `y` side by side, a 16-byte record a rating (user and item as `int32`, the rating's `float32` bits, 4 bytes of padding) seen as one `complex128` element, on 2 MB pages; `None` where they do not fit one"
+    if (y is None or not len(x) or not x.is_cpu or x.dtype!=torch.int64 or x.shape!=(len(x), 2) or y.dtype!=torch.float32
+        or y.shape!=(len(x), 1) or x.min() < 0 or x.max() >= 2**31): return None
+    rec = huge_empty(len(x), 4, dtype=torch.int32)
+    rec[:, :2] = x; rec[:, 2:3].view(torch.float32).copy_(y); rec[:, 3] = 0
+    return rec.view(torch.complex128).view(-1)
+
+def _unrecord(b):
+    "Gathered `_records` back as a batch: `int64` codes `[b, 2]` and `float32` ratings `[b, 1]`, each contiguous"
+    b = b.view(torch.int32).view(-1, 4)
+    return b[:, :2].long().contiguous(),b[:, 2:3].view(torch.float32).contiguous()
+
+class _Unpickled(dict):
+    "A cache that pickles empty: what a loader derives from its dataset is made again where it is loaded, not saved"
+    def __reduce__(self): return (type(self), ())
+
+@patch
+def _gather(self:RatingsDL, ds):
+    "A function that gathers the batch of a slice of the permutation from `ds`: from its `_records` (made once) when shuffled on the CPU, else from its tensors (`_flat`)"
+    if self.shuffle and ds.x.is_cpu:
+        c = self.__dict__.setdefault('_rec', _Unpickled())
+        if c.get('ds') is not ds: c.clear(); c.update(ds=ds, rec=_records(ds.x, ds.y))
+        if (rec := c['rec']) is not None: return lambda sl: _unrecord(rec.index_select(0, sl))
+    (xs,unx),(y,uny) = _flat(ds.x),(_flat(ds.y) if ds.y is not None else (None,noop))
+    if y is None: return lambda sl: (unx(xs.index_select(0, sl)),)
+    return lambda sl: (unx(xs.index_select(0, sl)),uny(y.index_select(0, sl)))
+
 @patch
 def __iter__(self:RatingsDL):
     self.randomize()
     self.before_iter()
     ds,idxs,bs = self._dataset(),self.get_idxs(),self.bs
-    (xs,unx),(y,uny) = _flat(ds.x),(_flat(ds.y) if ds.y is not None else (None,noop))
-    idxs = tensor(idxs).to(xs.device)
-    for i in range(len(self)):
-        sl = idxs[i*bs:(i+1)*bs]
-        b = unx(xs.index_select(0, sl))
-        yield self.after_batch((b,) if y is None else (b,uny(y.index_select(0, sl))))
+    gather,idxs = self._gather(ds),tensor(idxs).to(ds.x.device)
+    for i in range(len(self)): yield self.after_batch(gather(idxs[i*bs:(i+1)*bs]))
     self.after_iter()
 
 # %% ../nbs/02_loader.ipynb #d02680a1

@@ -6,31 +6,26 @@
 __all__ = ['huge_empty', 'to_huge']
 
 # %% ../nbs/01a_pages.ipynb #pg04
-import ctypes,sys
+import ctypes,mmap,sys
 import torch
 from fastcore.basics import *
 
 # %% ../nbs/01a_pages.ipynb #pg07
-_MADV_HUGEPAGE,_HUGE = 14,2**21   # Linux's advice for transparent huge pages, and their size on x86-64 and arm64
-
-def _libc():
-    "The C library, where this is Linux (None elsewhere)"
-    if not sys.platform.startswith('linux'): return None
-    try: return ctypes.CDLL(None, use_errno=True)
-    except OSError: return None
-
-_c = _libc()
+_HUGE = 2**21   # the size of a huge page on x86-64 and arm64
+_linux = sys.platform.startswith('linux') and hasattr(mmap, 'MADV_HUGEPAGE')
 
 def huge_empty(*size, dtype=torch.float32, min_bytes=2*_HUGE):
-    "An uninitialised CPU tensor of `size`, its memory advised to Linux for 2 MB pages when it holds at least `min_bytes`"
-    t = torch.empty(*size, dtype=dtype)
-    n = t.numel()*t.element_size()
-    if _c is None or n < min_bytes: return t
-    lo,hi = -(-t.data_ptr()//_HUGE)*_HUGE,(t.data_ptr()+n)//_HUGE*_HUGE   # the whole 2 MB pages inside it
-    if hi > lo:
-        _c.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi-lo), _MADV_HUGEPAGE)
-        t._huge = True   # this tensor object's memory is advised: `to_huge` leaves it as it is
-    return t
+    "An uninitialised CPU tensor of `size` in a fresh mapping advised to Linux for 2 MB pages, when it holds at least `min_bytes` (else `torch.empty`)"
+    shape = torch.empty(*size, dtype=dtype, device='meta')
+    n = shape.numel()*shape.element_size()
+    if not _linux or n < min_bytes: return torch.empty(*size, dtype=dtype)
+    m = mmap.mmap(-1, n+_HUGE, flags=mmap.MAP_PRIVATE|mmap.MAP_ANONYMOUS)
+    try: m.madvise(mmap.MADV_HUGEPAGE)
+    except OSError: pass   # no huge pages here: ordinary ones
+    off = -ctypes.addressof(ctypes.c_char.from_buffer(m)) % _HUGE
+    res = torch.frombuffer(m, dtype=dtype, count=shape.numel(), offset=off).view(shape.shape)   # holds `m` until it is freed
+    res._huge = True   # `to_huge` leaves it as it is
+    return res
 
 # %% ../nbs/01a_pages.ipynb #pg10
 def to_huge(t, min_bytes=2*_HUGE):
