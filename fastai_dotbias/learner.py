@@ -14,6 +14,7 @@ from .data import *
 from .loader import *
 from .model import *
 from .sparse import *
+from .sparse import _DotBiasRows
 import pickle
 
 # %% ../nbs/05_learner.ipynb #f402bb45
@@ -104,12 +105,13 @@ def _do_one_batch(self:DotBiasLearner):
     self.pred = self.model(*self.xb)
     self('after_pred')
     if len(self.yb):
-        red = _flat_mse(self.loss_func) if len(self.yb)==1 else None
+        red,self._mse = _flat_mse(self.loss_func) if len(self.yb)==1 else None,None
         if red is None: loss = self.loss_func(self.pred, *self.yb)
         else:
             y = self.yb[0]
             if (self.loss_func.floatify and y.dtype!=torch.float16) or y.dtype in (torch.int8,torch.int16,torch.int32): y = y.float() if self.loss_func.floatify else y.long()
-            loss = F.mse_loss(self.pred.reshape(-1), y.reshape(-1), reduction=red)
+            self._mse = p,y,red = self.pred.reshape(-1),y.reshape(-1),red   # what the loss is of, for `_rows_backward`
+            loss = F.mse_loss(p, y, reduction=red)
         self.loss_grad = loss.as_subclass(Tensor) if isinstance(loss, TensorBase) else loss
         self.loss = self.loss_grad.clone()
     self('after_loss')
@@ -277,10 +279,24 @@ def _steps_in_backward(self:DotBiasLearner):
     if cbs is None: cbs = self._handlers['_between'] = [cb for e in _between for cb,_ in self._listeners(e) if type(cb) is not FiniteLossCallback]
     return not cbs
 
+def _mse_grad(p, y, red):
+    "The gradient of `F.mse_loss(p, y, reduction=red)` by `p`, as PyTorch's backward computes it (the same bits): `2/n*(p-y)` for the mean, `2*(p-y)` for the sum"
+    return (p.detach() - y).mul_(2/p.numel() if red=='mean' else 2.)
+
+@patch
+def _rows_backward(self:DotBiasLearner):
+    "This batch's backward: where the loss is the mean squared error of the fused rows' predictions, their backward (`_DotBiasRows`) called on its gradient, without autograd's engine; else `loss.backward()`"
+    p,y,red = self._mse or (None,)*3
+    node = getattr(self.pred, 'grad_fn', None)
+    if p is None or red not in ('mean','sum') or type(node) is not _DotBiasRows._backward_cls or p.dtype!=y.dtype or p.shape!=y.shape: return self._backward()
+    grads = _DotBiasRows.backward(node, _mse_grad(p, y, red).view(self.pred.shape))
+    for t,g in zip(node.tables, grads[2:]):   # not stepped in the backward: the gradients, as autograd would leave them
+        if g is not None: t.grad = g if t.grad is None else t.grad + g
+
 @patch
 def _do_grad_opt(self:DotBiasLearner):
     if not self._steps_in_backward(): return Learner._do_grad_opt(self)
-    with step_in_backward(self.opt): self._with_events(self._backward, 'backward', CancelBackwardException)
+    with step_in_backward(self.opt): self._with_events(self._rows_backward, 'backward', CancelBackwardException)
     self._with_events(self._step, 'step', CancelStepException)
     self.opt.zero_grad()
 
