@@ -115,8 +115,8 @@ def _do_one_batch(self:DotBiasLearner):
         self.loss_grad = loss.as_subclass(Tensor) if isinstance(loss, TensorBase) else loss
         self.loss = self.loss_grad.clone()
     self('after_loss')
-    if not self.training or not len(self.yb): return
-    self._do_grad_opt()
+    if self.training and len(self.yb): self._do_grad_opt()
+    self._mse = None   # not kept past its batch (nor saved by `export`)
 
 # %% ../nbs/05_learner.ipynb #qs02ex
 def _quick_sched(f):
