@@ -105,7 +105,7 @@ def _do_one_batch(self:DotBiasLearner):
     self.pred = self.model(*self.xb)
     self('after_pred')
     if len(self.yb):
-        red,self._mse = _flat_mse(self.loss_func) if len(self.yb)==1 else None,None
+        red = _flat_mse(self.loss_func) if len(self.yb)==1 else None
         if red is None: loss = self.loss_func(self.pred, *self.yb)
         else:
             y = self.yb[0]

@@ -18,7 +18,7 @@ def huge_empty(*size, dtype=torch.float32, min_bytes=2*_HUGE):
     "An uninitialised CPU tensor of `size` in a fresh mapping advised to Linux for 2 MB pages, when it holds at least `min_bytes` (else `torch.empty`)"
     shape = torch.empty(*size, dtype=dtype, device='meta')
     n = shape.numel()*shape.element_size()
-    if not _linux or n < min_bytes: return torch.empty(*size, dtype=dtype)
+    if not _linux or n==0 or n < min_bytes: return torch.empty(*size, dtype=dtype)
     m = mmap.mmap(-1, n+_HUGE, flags=mmap.MAP_PRIVATE|mmap.MAP_ANONYMOUS)
     try: m.madvise(mmap.MADV_HUGEPAGE)
     except OSError: pass   # no huge pages here: ordinary ones
