@@ -134,23 +134,31 @@ class _Unpickled(dict):
     def __reduce__(self): return (type(self), ())
 
 @patch
-def _gather(self:RatingsDL, ds):
-    "A function that gathers the batch of a slice of the permutation from `ds`: from its `_records` (made once) when shuffled on the CPU, else from its tensors (`_flat`)"
-    if self.shuffle and ds.x.is_cpu:
-        c = self.__dict__.setdefault('_rec', _Unpickled())
-        if c.get('ds') is not ds: c.clear(); c.update(ds=ds, rec=_records(ds.x, ds.y))
-        if (rec := c['rec']) is not None: return lambda sl: _unrecord(rec.index_select(0, sl))
+def _records_of(self:RatingsDL, ds):
+    "`_records` of `ds` when shuffled on the CPU (made once, then kept), else None"
+    if not (self.shuffle and ds.x.is_cpu): return None
+    c = self.__dict__.setdefault('_rec', _Unpickled())
+    if c.get('ds') is not ds: c.clear(); c.update(ds=ds, rec=_records(ds.x, ds.y))
+    return c['rec']
+
+@patch
+def _batches(self:RatingsDL, ds, idxs):
+    "The epoch's batches, a slice of `idxs` each: with `_records`, all of the epoch's gathered at once (2 MB pages) and sliced; else each gathered from `ds`' tensors (`_flat`)"
+    bs,n = self.bs,len(self)
+    if (rec := self._records_of(ds)) is not None:
+        idxs = idxs[:n*bs]
+        epoch = torch.index_select(rec, 0, idxs, out=huge_empty(len(idxs), dtype=rec.dtype))
+        return (_unrecord(epoch[i*bs:(i+1)*bs]) for i in range(n))
     (xs,unx),(y,uny) = _flat(ds.x),(_flat(ds.y) if ds.y is not None else (None,noop))
-    if y is None: return lambda sl: (unx(xs.index_select(0, sl)),)
-    return lambda sl: (unx(xs.index_select(0, sl)),uny(y.index_select(0, sl)))
+    if y is None: return ((unx(xs.index_select(0, idxs[i*bs:(i+1)*bs])),) for i in range(n))
+    return ((unx(xs.index_select(0, sl)),uny(y.index_select(0, sl))) for sl in (idxs[i*bs:(i+1)*bs] for i in range(n)))
 
 @patch
 def __iter__(self:RatingsDL):
     self.randomize()
     self.before_iter()
-    ds,idxs,bs = self._dataset(),self.get_idxs(),self.bs
-    gather,idxs = self._gather(ds),tensor(idxs).to(ds.x.device)
-    for i in range(len(self)): yield self.after_batch(gather(idxs[i*bs:(i+1)*bs]))
+    ds = self._dataset()
+    for b in self._batches(ds, tensor(self.get_idxs()).to(ds.x.device)): yield self.after_batch(b)
     self.after_iter()
 
 # %% ../nbs/02_loader.ipynb #d02680a1
