@@ -4,6 +4,7 @@ from .data import *
 from .loader import *
 from .model import *
 from .sparse import *
+from .dense import *
 from .learner import *
 from .interpret import *
 from .baselines import *

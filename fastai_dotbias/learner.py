@@ -15,6 +15,8 @@ from .loader import *
 from .model import *
 from .sparse import *
 from .sparse import _DotBiasRows
+from .dense import *
+from .dense import _tables
 import pickle
 
 # %% ../nbs/05_learner.ipynb #f402bb45
@@ -275,6 +277,11 @@ _between = ('after_pred', 'after_loss', 'before_backward', 'after_backward', 'be
 def _steps_in_backward(self:DotBiasLearner):
     "Can this batch's backward step the optimizer itself (`step_in_backward`)? Only where nothing could tell: a `SparseDotProductBias`, a `LazyAdam`, fastai's `MSELossFlat`, and no callback between prediction and step but `FiniteLossCallback`"
     if type(self.model) is not SparseDotProductBias or type(self.opt) is not LazyAdam or len(self.yb)!=1 or _flat_mse(self.loss_func) is None: return False
+    return self._nothing_between()
+
+@patch
+def _nothing_between(self:DotBiasLearner):
+    "Does no callback act between the prediction and the step (`_between`) but `FiniteLossCallback`, which only reads the loss?"
     cbs = self._handlers.get('_between')   # forgotten, as the listeners are, when a callback is added or removed
     if cbs is None: cbs = self._handlers['_between'] = [cb for e in _between for cb,_ in self._listeners(e) if type(cb) is not FiniteLossCallback]
     return not cbs
@@ -294,9 +301,23 @@ def _rows_backward(self:DotBiasLearner):
         if g is not None: t.grad = g if t.grad is None else t.grad + g
 
 @patch
+def _book_backward(self:DotBiasLearner):
+    "This batch's backward: where the model is the book's `DotProductBias`, the loss its mean squared error and no callback acts before the step, the tables' gradients by `book_grads` (the same bits, without autograd's engine); else `loss.backward()`"
+    p,y,red = self._mse or (None,)*3
+    ts = _tables(self.model) if isinstance(self.model, DotProductBias) else ()
+    if (p is None or red not in ('mean','sum') or p.dtype!=y.dtype or p.shape!=y.shape or len(self.xb)!=1 or not self._nothing_between()
+        or not all(t.grad is None or (t.grad.layout==torch.strided and t.grad.shape==t.shape and t.grad.dtype==t.dtype) for t in ts)): return self._backward()
+    grads = book_grads(self.model, self.xb[0], self.pred, _mse_grad(p, y, red).view(self.pred.shape))
+    if grads is None: return self._backward()
+    for t,g in zip(ts, grads):   # as autograd's `AccumulateGrad`: taken as it is, or added in place (fastai's `Adam` zeroes the gradients it keeps)
+        if t.grad is None: t.grad = g
+        else: t.grad.add_(g)
+
+@patch
 def _do_grad_opt(self:DotBiasLearner):
-    if not self._steps_in_backward(): return Learner._do_grad_opt(self)
-    with step_in_backward(self.opt): self._with_events(self._rows_backward, 'backward', CancelBackwardException)
+    if self._steps_in_backward():
+        with step_in_backward(self.opt): self._with_events(self._rows_backward, 'backward', CancelBackwardException)
+    else: self._with_events(self._book_backward, 'backward', CancelBackwardException)
     self._with_events(self._step, 'step', CancelStepException)
     self.opt.zero_grad()
 

@@ -248,11 +248,11 @@ def _build(cc, flags, d, lib, src):
         if res.returncode: return f"{Path(cc).name} failed: " + ((res.stderr or res.stdout).strip().splitlines() or ['no output'])[0]
         os.replace(Path(t)/'lib.so', lib)
 
-def _compile(src, name):
-    "The shared library compiled from C source `src` for this machine's processor (built once, then cached on disk), loaded with ctypes"
+def _compile(src, name, flags=()):
+    "The shared library compiled from C source `src` for this machine's processor, with `flags` added to the compiler's (built once, then cached on disk), loaded with ctypes"
     cc = _cc()
     if not cc: raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
-    flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC', '-pthread']
+    flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC', '-pthread', *flags]
     key = hashlib.sha1('\0'.join([src, cc, *flags, *_tuned, sys.platform, platform.machine(), _cpu()]).encode()).hexdigest()[:16]
     d = Path(os.environ.get('TORCH_EXTENSIONS_DIR') or Path.home()/'.cache'/'torch_extensions')/'fastai_dotbias'
     lib = d/f'{name}_{key}.so'
