@@ -9,30 +9,11 @@ __all__ = ['dense_kernels', 'book_grads']
 from fastai.tabular.all import *
 from fastai.collab import *
 from .model import *
-from .sparse import _compile,_Cache,_threads,_bounds
+from .sparse import _c_common,_compile,_Cache,_threads,_bounds
 import ctypes
 
 # %% ../nbs/04a_dense.ipynb #dn06
-_dense_src = r"""
-#include <stdint.h>
-#include <pthread.h>
-
-#define AHEAD 8   /* rows requested this many ratings ahead: a large table's rows are scattered over memory */
-#define PAR_MIN_ROWS 1024   /* below this many ratings, a second thread costs more to start than it saves */
-
-static inline void prefetch(const void* row, int64_t bytes) {
-#if defined(__GNUC__) || defined(__clang__)
-  for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char*)row + b, 1, 0);
-#endif
-}
-
-typedef void* (*task)(void*);
-static void both(task fa, void* a, task fb, void* b, int threads) {
-  pthread_t t;
-  if (threads > 1 && pthread_create(&t, NULL, fb, b) == 0) { fa(a); pthread_join(t, NULL); }
-  else { fa(a); fb(b); }
-}
-
+_dense_src = _c_common + r"""
 /* The gradient by rating i's sum before the squash, from g[i], the gradient by its prediction, and s[i], the sigmoid
    the forward squashed: `g*(high-low)`, then `sigmoid_backward`'s `(a*(1-s))*s`, each product rounded as PyTorch's ops
    round it (no squash: g[i] itself). */

@@ -14,7 +14,8 @@ import ctypes, hashlib, platform, shutil, subprocess, tempfile, threading
 from contextlib import contextmanager
 
 # %% ../nbs/04_sparse.ipynb #36619c87
-_row_src = r'''
+# What every kernel library here starts with: headers, the rows asked for ahead, two threads
+_c_common = r'''
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,9 @@ static void both(task fa, void* a, task fb, void* b, int threads) {
   if (threads > 1 && pthread_create(&t, NULL, fb, b) == 0) { fa(a); pthread_join(t, NULL); }
   else { fa(a); fb(b); }
 }
+'''
 
+_row_src = _c_common + r'''
 /* fastai's Adam step on rows `r` (k of them) of `P` ([n, f]), in place; `MV` ([n, 2, f]) holds each row's moving
    average of the gradient and of its square side by side; `G` ([k, f]) is the gradient of those rows; `h` is lr, mom,
    sqr_mom, eps, wd, step and decouple_wd. Returns 1; 0, having changed nothing, unless the rows increase strictly (a
