@@ -41,6 +41,8 @@ class FusedAdam(Optimizer):
                 sts = [self.state[p] for p in ps]
                 for p,s in zip(ps,sts):
                     if 'grad_avg' not in s: s.update(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=torch.zeros((), device=p.device))
+                    elif s['grad_avg'].dtype!=p.dtype or s['grad_avg'].device!=p.device:   # the model moved (`.double()`, `.to(device)`) after a fit: its averages follow
+                        s.update(grad_avg=s['grad_avg'].to(p), sqr_avg=s['sqr_avg'].to(p), step=s['step'].to(p.device))
                 calls.append((ps, sts, h, h['wd'] if do_wd else 0.))
         if not calls: return
         torch._foreach_add_([s['step'] for c in calls for s in c[1]], 1)   # every group's step counts, in one call
@@ -170,7 +172,8 @@ class QuickRecorder(Recorder):
             return super().after_batch()
         sl.count += 1
         l = learn.loss if learn.loss.ndim==0 and learn.loss.is_floating_point() else learn.loss.mean()   # a float scalar is its own mean
-        sl.val = torch.lerp(l.detach().cpu(), sl.val, sl.beta)
+        l = l.detach().cpu()
+        sl.val = torch.lerp(l, sl.val if sl.val.dtype==l.dtype else sl.val.to(l.dtype), sl.beta)   # a float64 model's loss: its average in float64 too
         self.lrs.append(learn.opt.hypers[-1]['lr'])
         self.losses.append(sl.value)
         learn.smooth_loss = self.losses[-1]
