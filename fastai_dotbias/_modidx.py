@@ -339,6 +339,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                               'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner.DotBiasLearner._nothing_between': ( 'learner.html#dotbiaslearner._nothing_between',
                                                                                                     'fastai_dotbias/learner.py'),
+                                        'fastai_dotbias.learner.DotBiasLearner._pred_grad': ( 'learner.html#dotbiaslearner._pred_grad',
+                                                                                              'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner.DotBiasLearner._rows_backward': ( 'learner.html#dotbiaslearner._rows_backward',
                                                                                                   'fastai_dotbias/learner.py'),
                                         'fastai_dotbias.learner.DotBiasLearner._set_device': ( 'learner.html#dotbiaslearner._set_device',

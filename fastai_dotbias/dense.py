@@ -11,6 +11,7 @@ from fastai.collab import *
 from .model import *
 from .sparse import _c_common,_compile,_Cache,_threads,_bounds
 import ctypes
+from torch.nn.modules import module as mm
 
 # %% ../nbs/04a_dense.ipynb #dn06
 _dense_src = _c_common + r"""
@@ -88,7 +89,6 @@ _tables = lambda m: (m.user_factors, m.user_bias, m.movie_factors, m.movie_bias)
 
 def _hooked(m):
     "Does anything hooked on `m`, on every module or on its tables see (or change) its forward or backward?"
-    from torch.nn.modules import module as mm
     hooks = (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks, m._backward_pre_hooks, mm._global_forward_hooks,
              mm._global_forward_pre_hooks, mm._global_backward_hooks, mm._global_backward_pre_hooks)
     return any(hooks) or any(p._backward_hooks or getattr(p, '_post_accumulate_grad_hooks', None) for p in _tables(m))

@@ -294,27 +294,33 @@ def _mse_grad(p, y, red):
     return (p.detach() - y).mul_(2/p.numel() if red=='mean' else 2.)
 
 @patch
+def _pred_grad(self:DotBiasLearner):
+    "The loss's gradient by `self.pred` (`_mse_grad`) where the loss is the flat mean squared error of it, else None"
+    p,y,red = self._mse or (None,)*3
+    if p is None or red not in ('mean','sum') or p.dtype!=y.dtype or p.shape!=y.shape: return None
+    return _mse_grad(p, y, red).view(self.pred.shape)
+
+@patch
 def _rows_backward(self:DotBiasLearner):
     "This batch's backward: where the loss is the mean squared error of the fused rows' predictions, their backward (`_DotBiasRows`) called on its gradient, without autograd's engine; else `loss.backward()`"
-    p,y,red = self._mse or (None,)*3
     node = getattr(self.pred, 'grad_fn', None)
-    if p is None or red not in ('mean','sum') or type(node) is not _DotBiasRows._backward_cls or p.dtype!=y.dtype or p.shape!=y.shape: return self._backward()
-    grads = _DotBiasRows.backward(node, _mse_grad(p, y, red).view(self.pred.shape))
-    for t,g in zip(node.tables, grads[2:]):   # not stepped in the backward: the gradients, as autograd would leave them
-        if g is not None: t.grad = g if t.grad is None else t.grad + g
+    g = self._pred_grad() if type(node) is _DotBiasRows._backward_cls else None
+    if g is None: return self._backward()
+    grads = _DotBiasRows.backward(node, g)
+    for t,gt in zip(node.tables, grads[2:]):   # not stepped in the backward: the gradients, as autograd would leave them
+        if gt is not None: t.grad = gt if t.grad is None else t.grad + gt
 
 @patch
 def _book_backward(self:DotBiasLearner):
     "This batch's backward: where the model is the book's `DotProductBias`, the loss its mean squared error and no callback acts before the step, the tables' gradients by `book_grads` (the same bits, without autograd's engine); else `loss.backward()`"
-    p,y,red = self._mse or (None,)*3
     ts = _tables(self.model) if isinstance(self.model, DotProductBias) else ()
-    if (p is None or red not in ('mean','sum') or p.dtype!=y.dtype or p.shape!=y.shape or len(self.xb)!=1 or not self._nothing_between()
-        or not all(t.grad is None or (t.grad.layout==torch.strided and t.grad.shape==t.shape and t.grad.dtype==t.dtype) for t in ts)): return self._backward()
-    grads = book_grads(self.model, self.xb[0], self.pred, _mse_grad(p, y, red).view(self.pred.shape))
+    ok = len(self.xb)==1 and self._nothing_between() and all(t.grad is None or (t.grad.layout==torch.strided and t.grad.shape==t.shape and t.grad.dtype==t.dtype) for t in ts)
+    g = self._pred_grad() if ok else None
+    grads = None if g is None else book_grads(self.model, self.xb[0], self.pred, g)
     if grads is None: return self._backward()
-    for t,g in zip(ts, grads):   # as autograd's `AccumulateGrad`: taken as it is, or added in place (fastai's `Adam` zeroes the gradients it keeps)
-        if t.grad is None: t.grad = g
-        else: t.grad.add_(g)
+    for t,gt in zip(ts, grads):   # as autograd's `AccumulateGrad`: taken as it is, or added in place (fastai's `Adam` zeroes the gradients it keeps)
+        if t.grad is None: t.grad = gt
+        else: t.grad.add_(gt)
 
 @patch
 def _do_grad_opt(self:DotBiasLearner):
