@@ -21,6 +21,7 @@ _c_common = r'''
 #include <string.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 
 /* Rows whose memory is requested this many rows ahead of the one being updated: the rows of a batch are scattered
    over the table, and without the hint each one waits for main memory in turn. */
@@ -62,20 +63,44 @@ static int64_t NAME##_check(const int64_t* r, int64_t k, int64_t n) { \
   } \
   return 1; \
 } \
+/* The step's constants from h, in T as the step uses them. */ \
+typedef struct { T decay, l2, b1, b2, step_size, debias2, e; } NAME##_c; \
+static NAME##_c NAME##_consts(const double* h) { \
+  const double lr = h[0], mom = h[1], sqr_mom = h[2], eps = h[3], wd = h[4], step = h[5]; const int decouple_wd = h[6] != 0; \
+  const NAME##_c c = {decouple_wd ? 1 - lr*wd : 1, decouple_wd ? 0 : wd, mom, sqr_mom, lr/(1 - pow(mom, step)), 1/sqrt(1 - pow(sqr_mom, step)), eps}; \
+  return c; \
+} \
+/* The step on one row: its f values w, moving averages m and v = m + f, gradient gr. */ \
+static inline void NAME##_row(T* w, T* m, const T* gr, int64_t f, const NAME##_c* c) { \
+  const T decay = c->decay, l2 = c->l2, b1 = c->b1, b2 = c->b2, step_size = c->step_size, debias2 = c->debias2, e = c->e; \
+  T* v = m + f; \
+  for (int64_t j = 0; j < f; ++j) { \
+    const T gj = gr[j] + l2*w[j]; \
+    m[j] = b1*m[j] + (1 - b1)*gj; \
+    v[j] = b2*v[j] + (1 - b2)*gj*gj; \
+    w[j] = w[j]*decay - step_size*m[j]/(SQRT(v[j])*debias2 + e); \
+  } \
+} \
 /* The step on rows i0 <= i < i1 of `r` only: each row's values depend on that row alone. */ \
 static void NAME##_span(T* P, T* MV, const int64_t* r, const T* G, int64_t i0, int64_t i1, int64_t f, const double* h) { \
-  const double lr = h[0], mom = h[1], sqr_mom = h[2], eps = h[3], wd = h[4], step = h[5]; const int decouple_wd = h[6] != 0; \
-  const T decay = decouple_wd ? 1 - lr*wd : 1, l2 = decouple_wd ? 0 : wd, b1 = mom, b2 = sqr_mom, \
-          step_size = lr/(1 - pow(mom, step)), debias2 = 1/sqrt(1 - pow(sqr_mom, step)), e = eps; \
+  const NAME##_c c = NAME##_consts(h); \
   for (int64_t i = i0; i < i1; ++i) { \
     if (i + AHEAD < i1) { prefetch(P + r[i+AHEAD]*f, f*sizeof(T)); prefetch(MV + r[i+AHEAD]*2*f, 2*f*sizeof(T)); } \
-    T* w = P + r[i]*f; T* m = MV + r[i]*2*f; T* v = m + f; const T* gr = G + i*f; \
-    for (int64_t j = 0; j < f; ++j) { \
-      const T gj = gr[j] + l2*w[j]; \
-      m[j] = b1*m[j] + (1 - b1)*gj; \
-      v[j] = b2*v[j] + (1 - b2)*gj*gj; \
-      w[j] = w[j]*decay - step_size*m[j]/(SQRT(v[j])*debias2 + e); \
+    NAME##_row(P + r[i]*f, MV + r[i]*2*f, G + i*f, f, &c); \
+  } \
+} \
+/* The same on a factor table and its bias table at once, which share their rows: each row's factors and bias \
+   stepped together (hf and hb their hyper-parameters), so one row's memory is asked for ahead once. */ \
+static void NAME##_pairs(T* P, T* MV, T* pb, T* MVb, const int64_t* r, const T* G, const T* gb, int64_t i0, int64_t i1, \
+                         int64_t f, const double* hf, const double* hb) { \
+  const NAME##_c cf = NAME##_consts(hf), cb = NAME##_consts(hb); \
+  for (int64_t i = i0; i < i1; ++i) { \
+    if (i + AHEAD < i1) { \
+      const int64_t a = r[i+AHEAD]; \
+      prefetch(P + a*f, f*sizeof(T)); prefetch(MV + a*2*f, 2*f*sizeof(T)); prefetch(pb + a, sizeof(T)); prefetch(MVb + 2*a, 2*sizeof(T)); \
     } \
+    NAME##_row(P + r[i]*f, MV + r[i]*2*f, G + i*f, f, &cf); \
+    NAME##_row(pb + r[i], MVb + 2*r[i], gb + i, 1, &cb); \
   } \
 } \
 int64_t NAME(T* P, T* MV, const int64_t* r, const T* G, int64_t k, int64_t f, int64_t n, double lr, double mom, \
@@ -226,8 +251,64 @@ void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, con
 }
 DOT_ROWS_BACK(dot_rows_back_f32, float)
 DOT_ROWS_BACK(dot_rows_back_f64, double)
-'''
+/* The forward `dot_rows` and the distinct rows `unique_pair` of the same batch in one call: the users' distinct rows
+   and the first half of the forward on this thread, the items' and the second half on a second one when `threads`
+   > 1. Returns 1; -1-i, having written nothing, if rating i's user or item is not in its table. */
+#define DOT_UNIQUE(NAME, DOT, T) \
+typedef struct { DOT##_job* dot; unique_job* uniq; } NAME##_job; \
+static void* NAME##_run(void* p) { const NAME##_job* j = (const NAME##_job*)p; unique_run(j->uniq); DOT##_run(j->dot); return NULL; } \
+int64_t NAME(const int64_t* x, int64_t b, const T* U, const T* bu, int64_t nu, const T* M, const T* bm, int64_t nm, int64_t f, \
+             int squash, double lo, double hi, T* out, T* s, int64_t* uu, int64_t* iu, int64_t* um, int64_t* im, int64_t* k, int threads) { \
+  for (int64_t i = 0; i < b; ++i) if (x[2*i] < 0 || x[2*i] >= nu || x[2*i+1] < 0 || x[2*i+1] >= nm) return -1-i; \
+  const int two = threads > 1 && b >= PAR_MIN_ROWS; \
+  DOT##_job first = {x, 0, two ? b/2 : b, U, bu, M, bm, f, squash, (T)(hi - lo), (T)lo, out, s}, second = first; \
+  second.i0 = first.i1; second.i1 = b; \
+  unique_job users = {x, b, nu, uu, iu, k}, items = {x + 1, b, nm, um, im, k + 1}; \
+  NAME##_job a = {&first, &users}, c = {&second, &items}; \
+  both(NAME##_run, &a, NAME##_run, &c, two ? threads : 1); \
+  return 1; \
+}
+DOT_UNIQUE(dot_unique_f32, dot_rows_f32, float)
+DOT_UNIQUE(dot_unique_f64, dot_rows_f64, double)
 
+/* A training step of the book's model on one batch's rows in one call: the gradients `dot_rows_back` makes (into GU,
+   gbu, GM, gbm), then `adam_rows_`'s step with them on the distinct users' rows uu (ku of them, from `unique_pair`)
+   of U and bu and the distinct items' rows um (km) of M and bm, a factor row and its bias together. MU, Mbu, MM, Mbm
+   are the tables' moving averages, h their hyper-parameters (7 a table, as `adam_rows_` takes them, in the order U,
+   bu, M, bm) and st their step counts, each counted up by one here first (h's step set from it). With `threads` > 1
+   the users' and the items' gradients are two passes on two threads, as in `dot_rows_back`; once both are done
+   the rows to step (the users', then the items') split between the threads at their half. Every value is computed
+   by one thread, in the same order as on one: the same bits. */
+#define STEP_ROWS(NAME, BACK, ADAM, T) \
+typedef struct { T *U, *bu, *M, *bm, *MU, *Mbu, *MM, *Mbm, *GU, *gbu, *GM, *gbm; const int64_t *uu, *um; int64_t ku, km, f; const double* h; } NAME##_tabs; \
+static void NAME##_steps(const NAME##_tabs* t, int64_t i0, int64_t i1) { \
+  if (i0 < t->ku) ADAM##_pairs(t->U, t->MU, t->bu, t->Mbu, t->uu, t->GU, t->gbu, i0, i1 < t->ku ? i1 : t->ku, t->f, t->h, t->h + 7); \
+  if (i1 > t->ku) ADAM##_pairs(t->M, t->MM, t->bm, t->Mbm, t->um, t->GM, t->gbm, (i0 > t->ku ? i0 : t->ku) - t->ku, i1 - t->ku, t->f, t->h + 14, t->h + 21); \
+} \
+typedef struct { BACK##_job* back; const NAME##_tabs* t; int64_t i0, i1; int *done, *other; } NAME##_job; \
+static void* NAME##_run(void* p) { \
+  const NAME##_job* j = (const NAME##_job*)p; \
+  BACK##_run(j->back); \
+  __atomic_store_n(j->done, 1, __ATOMIC_RELEASE); \
+  while (!__atomic_load_n(j->other, __ATOMIC_ACQUIRE)) sched_yield(); \
+  NAME##_steps(j->t, j->i0, j->i1); \
+  return NULL; \
+} \
+void NAME(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, T* U, T* bu, T* M, T* bm, T* MU, T* Mbu, T* MM, T* Mbm, \
+          const int64_t* uu, int64_t ku, const int64_t* um, int64_t km, int64_t f, int squash, double lo, double hi, const T* s, \
+          const T* g, T* GU, T* gbu, T* GM, T* gbm, float** st, double* h, int threads) { \
+  for (int t = 0; t < 4; ++t) { *st[t] += 1; h[7*t + 5] = *st[t]; } \
+  const T scale = (T)(hi - lo); \
+  BACK##_job users = {x, iu, 0, b, ku, f, M, squash, scale, s, g, GU, gbu}, items = {x, im, 1, b, km, f, U, squash, scale, s, g, GM, gbm}; \
+  const NAME##_tabs tabs = {U, bu, M, bm, MU, Mbu, MM, Mbm, GU, gbu, GM, gbm, uu, um, ku, km, f, h}; \
+  int da = 0, dc = 0; pthread_t th; \
+  NAME##_job a = {&users, &tabs, 0, (ku + km)/2, &da, &dc}, c = {&items, &tabs, (ku + km)/2, ku + km, &dc, &da}; \
+  if (threads > 1 && b >= PAR_MIN_ROWS && pthread_create(&th, NULL, NAME##_run, &c) == 0) { NAME##_run(&a); pthread_join(th, NULL); } \
+  else { BACK##_run(&users); BACK##_run(&items); NAME##_steps(&tabs, 0, ku + km); } \
+}
+STEP_ROWS(step_rows_f32, dot_rows_back_f32, adam_rows_f32, float)
+STEP_ROWS(step_rows_f64, dot_rows_back_f64, adam_rows_f64, double)
+'''
 
 # %% ../nbs/04_sparse.ipynb #2762b918
 _tuned = ['-march=native', '-fopenmp-simd']   # this machine's vector instructions; the `omp simd` sums split across them
@@ -282,7 +363,7 @@ def _threads(threads=None):
 def _ptrs(ts): return (_ptr*len(ts))(*[t.data_ptr() for t in ts])
 
 class _RowKernels:
-    "`adam_rows_`, `adam_tables_`, `unique_rows`, `unique_pair`, `sum_rows`, `dot_rows` and `dot_rows_back` of the compiled `_row_src`, on CPU tensors"
+    "`adam_rows_`, `adam_tables_`, `unique_rows`, `unique_pair`, `sum_rows`, `dot_rows`, `dot_rows_back`, `dot_unique` and `step_rows_` of the compiled `_row_src`, on CPU tensors"
     def __init__(self, lib):
         self.lib,self.__file__ = lib,lib._name
         for t in ('f32','f64'):
@@ -296,6 +377,10 @@ class _RowKernels:
             getattr(lib, f'dot_rows_{t}').restype = _i64
             getattr(lib, f'dot_rows_back_{t}').argtypes = [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*6 + [ctypes.c_int]
             getattr(lib, f'dot_rows_back_{t}').restype = None
+            getattr(lib, f'dot_unique_{t}').argtypes = [_ptr, _i64, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*7 + [ctypes.c_int]
+            getattr(lib, f'dot_unique_{t}').restype = _i64
+            getattr(lib, f'step_rows_{t}').argtypes = [_ptr]*3 + [_i64] + [_ptr]*8 + [_ptr, _i64, _ptr, _i64, _i64, ctypes.c_int, _f64, _f64] + [_ptr]*8 + [ctypes.c_int]
+            getattr(lib, f'step_rows_{t}').restype = None
         lib.unique_rows.argtypes,lib.unique_rows.restype = [_ptr, _i64, _i64, _ptr, _ptr],_i64
         lib.unique_pair.argtypes,lib.unique_pair.restype = [_ptr, _i64, _i64, _i64] + [_ptr]*5 + [ctypes.c_int],None
 
@@ -404,6 +489,39 @@ class _RowKernels:
             (s if s is not None else g).data_ptr(), g.data_ptr(), GU.data_ptr(), gbu.data_ptr(), GM.data_ptr(), gbm.data_ptr(), _threads(threads))
         return GU,gbu,GM,gbm
 
+    def dot_unique(self, x, U, bu, M, bm, y_range, threads=None):
+        "`dot_rows` and `unique_pair` of the same batch in one call: `(out, s, (uu, iu), (um, im))`; the users' distinct rows and half the forward on one thread, the items' and the other half on a second (`_threads`)"
+        f = self._tables(U, bu, M, bm); self._check(x, dtype=torch.int64)
+        if x.dim()!=2 or x.shape[1]!=2: raise ValueError(f"x must be [batch, 2] (user, item) codes, got {list(x.shape)}")
+        b,nu,nm = len(x),len(U),len(M)
+        out,s = U.new_empty(b),U.new_empty(b if y_range is not None else 0)
+        uu,iu,um,im,k = x.new_empty(min(b, nu)),x.new_empty(b),x.new_empty(min(b, nm)),x.new_empty(b),x.new_empty(2)
+        lo,hi = _bounds(y_range)
+        res = (self.lib.dot_unique_f32 if U.dtype==torch.float32 else self.lib.dot_unique_f64)(
+            x.data_ptr(), b, U.data_ptr(), bu.data_ptr(), nu, M.data_ptr(), bm.data_ptr(), nm, f, int(y_range is not None), lo, hi,
+            out.data_ptr(), s.data_ptr(), uu.data_ptr(), iu.data_ptr(), um.data_ptr(), im.data_ptr(), k.data_ptr(), _threads(threads))
+        if res < 0: raise IndexError(f"rating {-1-res} has codes {x[-1-res].tolist()}, outside tables of {nu} users and {nm} items")
+        ku,km = k.tolist()
+        if min(ku, km) < 0: raise MemoryError(f"no memory for a table of {nu if ku < 0 else nm:,} rows")
+        return out,(s if y_range is not None else None),(uu[:ku],iu),(um[:km],im)
+
+    def step_rows_(self, g, x, rows, tables, mvs, steps, hypers, s, y_range, threads=None):
+        "`dot_rows_back` then `adam_tables_` on its rows, in one call: `tables` (U, bu, M, bm) stepped in place on the batch's distinct users and items `rows` (`(uu, iu, um, im)` from `unique_pair`), with moving averages `mvs`, `float32` step counts `steps` (each counted up by one) and `hypers` (7 a table, the step's own ignored); returns the gradients"
+        (uu,iu,um,im),(U,bu,M,bm) = rows,tables
+        f = self._tables(U, bu, M, bm); self._check(g, *mvs, dtype=U.dtype); self._check(x, *rows, dtype=torch.int64)
+        if s is not None: self._check(s, dtype=U.dtype)
+        if len(hypers)!=28 or len(steps)!=4 or not all(t.dtype==torch.float32 and t.numel()==1 and t.is_cpu for t in steps):
+            raise TypeError("step_rows_ takes 7 hyper-parameters and one float32 step count for each of the four tables")
+        for p,mv in zip(tables, mvs):
+            if mv.shape!=(len(p), 2, *p.shape[1:]): raise ValueError(f"moving averages of shape {list(mv.shape)} for a table of shape {list(p.shape)}")
+        ku,km = len(uu),len(um)
+        GU,gbu,GM,gbm = U.new_empty(ku, f),U.new_empty(ku),U.new_empty(km, f),U.new_empty(km)
+        lo,hi = _bounds(y_range)
+        (self.lib.step_rows_f32 if U.dtype==torch.float32 else self.lib.step_rows_f64)(
+            x.data_ptr(), iu.data_ptr(), im.data_ptr(), len(x), *[t.data_ptr() for t in (*tables, *mvs)], uu.data_ptr(), ku, um.data_ptr(), km,
+            f, int(s is not None), lo, hi, (s if s is not None else g).data_ptr(), g.data_ptr(), GU.data_ptr(), gbu.data_ptr(), GM.data_ptr(),
+            gbm.data_ptr(), _ptrs(steps), (_f64*28)(*hypers), _threads(threads))
+        return GU,gbu,GM,gbm
 
 # %% ../nbs/04_sparse.ipynb #7d68b1e7
 class _Cache(dict):
@@ -472,12 +590,11 @@ class _Local(threading.local):
 _in_bwd = _Local()   # `.opt`: the optimizer that steps the rows in the backward, set by `step_in_backward`
 
 class _DotBiasRows(torch.autograd.Function):
-    "The book's forward on the tables' rows for the `[b, 2]` codes `x` in one pass, and its backward in another: coalesced sparse COO gradients of the batch's distinct rows"
+    "The book's forward on the tables' rows for the `[b, 2]` codes `x` in one pass, and its backward in another: coalesced sparse COO gradients of the batch's distinct rows, or within `step_in_backward` the optimizer's step on them"
     @staticmethod
     def forward(ctx, x, y_range, U, bu, M, bm):
-        k,th = row_kernels(),_threads()   # the threads, read once for the step's three kernels
-        out,s = k.dot_rows(x, U, bu, M, bm, y_range, threads=th)
-        (uu,iu),(um,im) = k.unique_pair(x, len(U), len(M), threads=th)
+        th = _threads()   # read once for the step's kernels
+        out,s,(uu,iu),(um,im) = row_kernels().dot_unique(x, U, bu, M, bm, y_range, threads=th)
         ctx.save_for_backward(x, U, M, uu, iu, um, im, s)
         ctx.y_range,ctx.threads,ctx.tables = y_range,th,(U, bu, M, bm)
         return out
@@ -485,10 +602,12 @@ class _DotBiasRows(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         x,U,M,uu,iu,um,im,s = ctx.saved_tensors
-        GU,gbu,GM,gbm = row_kernels().dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range, threads=ctx.threads)
-        opt = getattr(_in_bwd, 'opt', None)
-        if opt is not None and all(ctx.needs_input_grad[2:]) and opt._step_rows(list(zip(ctx.tables, (uu,uu,um,um), (GU,gbu,GM,gbm)))):
-            return (None,)*6   # stepped here: no gradient made, none to step
+        k,opt = row_kernels(),getattr(_in_bwd, 'opt', None)
+        plan = opt._rows_plan(ctx.tables) if opt is not None and all(ctx.needs_input_grad[2:]) else None
+        if plan is not None:   # the gradients and the optimizer's step on their rows, one call: no gradient made, none to step
+            k.step_rows_(g.contiguous(), x, (uu, iu, um, im), ctx.tables, *plan, s, ctx.y_range, threads=ctx.threads)
+            return (None,)*6
+        GU,gbu,GM,gbm = k.dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range, threads=ctx.threads)
         sp = lambda rows,v,size: torch.sparse_coo_tensor(rows[None], v, size, is_coalesced=True, check_invariants=False)
         return None,None,sp(uu, GU, U.shape),sp(uu, gbu, (len(U),)),sp(um, GM, M.shape),sp(um, gbm, (len(M),))
 
@@ -630,21 +749,24 @@ def step_in_backward(opt):
     try: yield opt
     finally: _in_bwd.opt = prev
 
+def _plan_ok(p, st):
+    "Can `step_rows_` step `p` with its state `st` (none yet, or the moving averages for rows `_new_state` makes)?"
+    if 'grad_avg' not in st: return True
+    mv,step = st.get('mv'),st['step']
+    return (mv is not None and mv.dtype==p.dtype and mv.is_contiguous() and mv.shape==(len(p), 2, *p.shape[1:])
+            and step.dtype==torch.float32 and step.numel()==1 and step.is_cpu)
+
 @patch
-def _step_rows(self:LazyAdam, todo):
-    "Step each table of `todo`, `(p, rows, g)` with `g` the gradient of strictly increasing `rows`, as `step` steps that sparse gradient, and return True; False, having changed nothing, unless the row kernels take them all"
-    k = row_kernels() if self.kernel else None
+def _rows_plan(self:LazyAdam, ps):
+    "What `step_rows_` steps the tables `ps` of a `SparseDotProductBias` with, as `step` would step their sparse gradients — moving averages, step counts and hyper-parameters — or None, changing nothing, unless the row kernels take them all"
+    if not self.kernel or row_kernels() is None: return None
     hs = {p: (h, h['wd'] if self.state[p].get('do_wd', True) else 0.) for pg,h in zip(self.param_lists, self.hypers) for p in pg}
-    if k is None or not all(p in hs and p.is_cpu and p.dtype in (torch.float32,torch.float64) and p.is_contiguous() and g.dtype==p.dtype
-                            and ('grad_avg' not in self.state[p] or 'mv' in self.state[p]) for p,_,g in todo): return False
-    sts = [self.state[p] for p,*_ in todo]
-    for (p,*_),st in zip(todo, sts):
+    if not all(p in hs and p.is_cpu and p.dtype==ps[0].dtype and p.dtype in (torch.float32,torch.float64) and p.is_contiguous()
+               and _plan_ok(p, self.state[p]) for p in ps): return None
+    sts = [self.state[p] for p in ps]
+    for p,st in zip(ps, sts):
         if 'grad_avg' not in st: st.update(_new_state(p, rows=True))
-    steps = [st['step'] for st in sts]
-    torch._foreach_add_(steps, 1)
-    left = _kernel_steps(k, [(p, st, r, g, s, *hs[p]) for (p,r,g),st,s in zip(todo, sts, steps)], self.decouple_wd)
-    assert not left, "the fused backward's rows increase strictly"
-    return True
+    return [st['mv'] for st in sts],[st['step'] for st in sts],[v for p in ps for v in _hypers(*hs[p], 0., self.decouple_wd)]
 
 # %% ../nbs/04_sparse.ipynb #25ffd329
 _torch_sparse_opts = (torch.optim.SparseAdam, torch.optim.SGD, torch.optim.Adagrad)
