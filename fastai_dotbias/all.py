@@ -1,6 +1,7 @@
 from .synth import *
 from .readers import *
 from .data import *
+from .records import *
 from .loader import *
 from .model import *
 from .sparse import *

@@ -9,7 +9,8 @@ __all__ = ['dense_kernels', 'book_grads']
 from fastai.tabular.all import *
 from fastai.collab import *
 from .model import *
-from .sparse import _c_common,_compile,_Cache,_threads,_bounds
+from .kernels import _c_common,_compile,_Cache,_threads
+from .sparse import _bounds
 import ctypes
 from torch.nn.modules import module as mm
 

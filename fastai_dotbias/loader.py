@@ -11,6 +11,7 @@ from fastai.collab import *
 from .synth import *
 from .data import *
 from .pages import *
+from .records import *
 from .data import _fail
 
 # %% ../nbs/02_loader.ipynb #dd0b5534
@@ -124,11 +125,6 @@ def _records(x, y):
     rec[:, :2] = x; rec[:, 2:3].view(torch.float32).copy_(y); rec[:, 3] = 0
     return rec.view(torch.complex128).view(-1)
 
-def _unrecord(b):
-    "Gathered `_records` back as a batch: `int64` codes `[b, 2]` and `float32` ratings `[b, 1]`, each contiguous"
-    b = b.view(torch.int32).view(-1, 4)
-    return b[:, :2].long().contiguous(),b[:, 2:3].view(torch.float32).contiguous()
-
 class _Unpickled(dict):
     "A cache that pickles empty: what a loader derives from its dataset is made again where it is loaded, not saved"
     def __reduce__(self): return (type(self), ())
@@ -148,17 +144,28 @@ def _batches(self:RatingsDL, ds, idxs):
     if (rec := self._records_of(ds)) is not None:
         idxs = idxs[:n*bs]
         epoch = torch.index_select(rec, 0, idxs, out=huge_empty(len(idxs), dtype=rec.dtype))
-        return (_unrecord(epoch[i*bs:(i+1)*bs]) for i in range(n))
+        return (split_records(epoch[i*bs:(i+1)*bs]) for i in range(n))
     (xs,unx),(y,uny) = _flat(ds.x),(_flat(ds.y) if ds.y is not None else (None,noop))
     if y is None: return ((unx(xs.index_select(0, idxs[i*bs:(i+1)*bs])),) for i in range(n))
     return ((unx(xs.index_select(0, sl)),uny(y.index_select(0, sl))) for sl in (idxs[i*bs:(i+1)*bs] for i in range(n)))
+
+_shuffle_min = 2**22   # records (64 MB) from which an epoch's order comes from `shuffle_records`
+
+@patch
+def _epoch(self:RatingsDL, ds):
+    "This epoch's batches: from `_shuffle_min` shuffled records on, the records shuffled at once by `shuffle_records` (seeded from `rng`, as `get_idxs` is) and sliced; else `_batches` of `get_idxs`"
+    rec = self._records_of(ds)
+    if rec is None or len(rec) < _shuffle_min or self.world_size!=1 or 'get_idxs' in self.__dict__:   # `get_idxs` replaced (as `get_preds(reorder=True)` does): its order
+        return self._batches(ds, tensor(self.get_idxs()).to(ds.x.device))
+    bs,n = self.bs,len(self)
+    epoch = shuffle_records(rec, self.rng.randint(0, 2**32-1))
+    return (split_records(epoch[i*bs:(i+1)*bs]) for i in range(n))
 
 @patch
 def __iter__(self:RatingsDL):
     self.randomize()
     self.before_iter()
-    ds = self._dataset()
-    for b in self._batches(ds, tensor(self.get_idxs()).to(ds.x.device)): yield self.after_batch(b)
+    for b in self._epoch(self._dataset()): yield self.after_batch(b)
     self.after_iter()
 
 # %% ../nbs/02_loader.ipynb #d02680a1

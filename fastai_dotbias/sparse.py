@@ -10,46 +10,12 @@ from fastai.tabular.all import *
 from fastai.collab import *
 from .model import *
 from .pages import *
-import ctypes, hashlib, platform, shutil, subprocess, tempfile, threading
+from .kernels import *
+from .kernels import _c_common,_compile,_Cache,_threads,_ptrs,_i64,_f64,_ptr,_tuned,_cc
+import ctypes, threading
 from contextlib import contextmanager
 
 # %% ../nbs/04_sparse.ipynb #36619c87
-# What every kernel library here starts with: headers, the rows asked for ahead, two threads
-_c_common = r'''
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <math.h>
-#include <pthread.h>
-#include <sched.h>
-
-/* Rows whose memory is requested this many rows ahead of the one being updated: the rows of a batch are scattered
-   over the table, and without the hint each one waits for main memory in turn. */
-#define AHEAD 8
-/* A dot product's sum in the vector registers' width: the compiler may split it into as many partial sums as one holds
-   (`-fopenmp-simd` lets it; without that flag the pragma is ignored and the sum runs in order). */
-#define SIMD_SUM(z) _Pragma("omp simd reduction(+:z)")
-/* Below this many values to step, a second thread costs more to start than it saves. */
-#define PAR_MIN 2048
-/* Below this many ratings, the passes over a batch (distinct rows, forward, backward) keep to one thread too. */
-#define PAR_MIN_ROWS 1024
-
-static inline void prefetch(const void* row, int64_t bytes) {
-#if defined(__GNUC__) || defined(__clang__)
-  for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char*)row + b, 1, 0);
-#endif
-}
-
-/* fa(a) on this thread and fb(b) on a second one when `threads` > 1 (one after the other otherwise, or if no thread
-   can be started); both have finished on return. Each writes only its own memory, so the results are the same bits. */
-typedef void* (*task)(void*);
-static void both(task fa, void* a, task fb, void* b, int threads) {
-  pthread_t t;
-  if (threads > 1 && pthread_create(&t, NULL, fb, b) == 0) { fa(a); pthread_join(t, NULL); }
-  else { fa(a); fb(b); }
-}
-'''
-
 _row_src = _c_common + r'''
 /* fastai's Adam step on rows `r` (k of them) of `P` ([n, f]), in place; `MV` ([n, 2, f]) holds each row's moving
    average of the gradient and of its square side by side; `G` ([k, f]) is the gradient of those rows; `h` is lr, mom,
@@ -310,57 +276,10 @@ STEP_ROWS(step_rows_f32, dot_rows_back_f32, adam_rows_f32, float)
 STEP_ROWS(step_rows_f64, dot_rows_back_f64, adam_rows_f64, double)
 '''
 
-# %% ../nbs/04_sparse.ipynb #2762b918
-_tuned = ['-march=native', '-fopenmp-simd']   # this machine's vector instructions; the `omp simd` sums split across them
-
-def _cc():
-    "The C compiler: `$CC`, else the first of cc, gcc and clang on the PATH (None without one)"
-    return os.environ.get('CC') or shutil.which('cc') or shutil.which('gcc') or shutil.which('clang')
-
-def _cpu():
-    "What names this machine's processor to the cache: its model and instruction-set flags (where Linux says), else `platform.processor()`"
-    try: lines = Path('/proc/cpuinfo').read_text().splitlines()
-    except OSError: lines = []
-    keep = [l for l in lines if l.split(':')[0].strip() in ('model name','flags','Features','CPU part')]
-    return '\n'.join(dict.fromkeys(keep)) or platform.processor()
-
-def _build(cc, flags, d, lib, src):
-    "Compile `src` with `cc` and `flags` to `lib` (in `d`); the compiler's first line of complaint, or None when it built"
-    with tempfile.TemporaryDirectory(dir=d) as t:
-        (Path(t)/'src.c').write_text(src)
-        res = subprocess.run([cc, *flags, '-o', 'lib.so', 'src.c', '-lm'], cwd=t, capture_output=True, text=True, timeout=300)
-        if res.returncode: return f"{Path(cc).name} failed: " + ((res.stderr or res.stdout).strip().splitlines() or ['no output'])[0]
-        os.replace(Path(t)/'lib.so', lib)
-
-def _compile(src, name, flags=()):
-    "The shared library compiled from C source `src` for this machine's processor, with `flags` added to the compiler's (built once, then cached on disk), loaded with ctypes"
-    cc = _cc()
-    if not cc: raise OSError("no C compiler found (cc, gcc or clang; or set CC)")
-    flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC', '-pthread', *flags]
-    key = hashlib.sha1('\0'.join([src, cc, *flags, *_tuned, sys.platform, platform.machine(), _cpu()]).encode()).hexdigest()[:16]
-    d = Path(os.environ.get('TORCH_EXTENSIONS_DIR') or Path.home()/'.cache'/'torch_extensions')/'fastai_dotbias'
-    lib = d/f'{name}_{key}.so'
-    if not lib.exists():
-        d.mkdir(parents=True, exist_ok=True)
-        err = _build(cc, flags+_tuned, d, lib, src) and _build(cc, flags, d, lib, src)   # a compiler without the tuned flags builds it plainly
-        if err: raise OSError(err)
-    return ctypes.CDLL(str(lib))
-
 # %% ../nbs/04_sparse.ipynb #163f44f2
-_i64,_f64,_ptr = ctypes.c_int64,ctypes.c_double,ctypes.c_void_p
-
 def _bounds(y_range):
     "`y_range` as two floats for the kernels (any two when it is `None`: nothing is squashed then)"
     return (0.,1.) if y_range is None else tuple(map(float, y_range))
-
-def _threads(threads=None):
-    "Threads for the row kernels: `threads`, else `$FASTAI_DOTBIAS_THREADS`, else as many as torch has (`torch.get_num_threads()`); at most two, and no more than torch has unless `threads` says"
-    if threads is not None: return max(1, int(threads))
-    env = os.environ.get('FASTAI_DOTBIAS_THREADS', '').strip()
-    if env and not env.isdigit(): raise ValueError(f"FASTAI_DOTBIAS_THREADS={env!r} is not a number of threads: set it to 1 or 2, or unset it for as many as torch has (at most two).")
-    return max(1, min(int(env) if env else 2, 2, torch.get_num_threads()))
-
-def _ptrs(ts): return (_ptr*len(ts))(*[t.data_ptr() for t in ts])
 
 class _RowKernels:
     "`adam_rows_`, `adam_tables_`, `unique_rows`, `unique_pair`, `sum_rows`, `dot_rows`, `dot_rows_back`, `dot_unique` and `step_rows_` of the compiled `_row_src`, on CPU tensors"
@@ -524,10 +443,6 @@ class _RowKernels:
         return GU,gbu,GM,gbm
 
 # %% ../nbs/04_sparse.ipynb #7d68b1e7
-class _Cache(dict):
-    "A dict that pickles empty: it holds a loaded library, which cloudpickle (fastai's `export`) cannot pickle"
-    def __reduce__(self): return (type(self), ())
-
 _kernel = _Cache()
 def row_kernels():
     "The compiled row kernels, `_RowKernels` (built on first use, then cached on disk), or `None` where they cannot be built or `FASTAI_DOTBIAS_KERNEL=0`"

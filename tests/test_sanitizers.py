@@ -2,7 +2,8 @@
 import os, subprocess
 from pathlib import Path
 import pytest
-from fastai_dotbias.sparse import _row_src, _tuned, _cc
+from fastai_dotbias.sparse import _row_src
+from fastai_dotbias.kernels import _tuned, _cc
 
 cc = _cc()
 driver = Path(__file__).parent/'kernel_driver.c'
