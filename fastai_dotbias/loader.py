@@ -157,9 +157,16 @@ def _epoch(self:RatingsDL, ds):
     rec = self._records_of(ds)
     if rec is None or len(rec) < _shuffle_min or self.world_size!=1 or 'get_idxs' in self.__dict__:   # `get_idxs` replaced (as `get_preds(reorder=True)` does): its order
         return self._batches(ds, tensor(self.get_idxs()).to(ds.x.device))
-    bs,n = self.bs,len(self)
-    epoch = shuffle_records(rec, self.rng.randint(0, 2**32-1))
-    return (split_records(epoch[i*bs:(i+1)*bs]) for i in range(n))
+    c = self._rec   # the last epoch's memory, when no other iteration holds it: its batches were copied out (`split_records`)
+    epoch = shuffle_records(rec, self.rng.randint(0, 2**32-1), out=c.pop('epoch', None))
+    return self._slices(epoch, c)
+
+@patch
+def _slices(self:RatingsDL, epoch, c):
+    "The batches of `epoch`'s records, giving its memory back to the cache `c` once they are done"
+    try:
+        for i in range(len(self)): yield split_records(epoch[i*self.bs:(i+1)*self.bs])
+    finally: c['epoch'] = epoch
 
 @patch
 def __iter__(self:RatingsDL):

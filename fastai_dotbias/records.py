@@ -20,11 +20,15 @@ static inline uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30))*0xBF58476D1CE4E5B9ULL; z = (z ^ (z >> 27))*0x94D049BB133111EBULL; return z ^ (z >> 31);
 }
 #define GOLDEN 0x9E3779B97F4A7C15ULL
-/* A uniform integer in [0, m) from the stream at *x: a draw's remainder by m, drawing again while the draw falls among
-   the last 2^64 mod m values (which would favour the small remainders). */
+/* A uniform integer in [0, m) from the stream at *x, 0 < m < 2^32: the high half of a draw times m, drawing again on the
+   2^64 mod m products whose low half would make some values likelier (Lemire's method: no division but on those). */
 static inline uint64_t below(uint64_t* x, uint64_t m) {
-  const uint64_t q = (UINT64_MAX % m + 1) % m;
-  for (;;) { const uint64_t r = mix64(*x += GOLDEN); if (r <= UINT64_MAX - q) return r % m; }
+  unsigned __int128 p = (unsigned __int128)mix64(*x += GOLDEN)*m;
+  if ((uint64_t)p < m) {
+    const uint64_t t = (0 - m) % m;
+    while ((uint64_t)p < t) p = (unsigned __int128)mix64(*x += GOLDEN)*m;
+  }
+  return (uint64_t)(p >> 64);
 }
 typedef struct { uint64_t a, b; } rec16;   /* a record: 16 bytes, copied whole */
 /* Record i's bucket: the top `bits` of its own draw, so that any thread finds any record's bucket. */
@@ -94,9 +98,16 @@ def _mix64(z):
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
 
+def _mul(a, m):
+    "High and low 64 bits of the `uint64`s `a` times `m` < 2**32, as the kernel's 128-bit product"
+    with np.errstate(over='ignore'):
+        h32 = np.uint64(32)
+        return (((a >> h32)*m + (((a & np.uint64(2**32-1))*m) >> h32)) >> h32),a*m
+
 def _shuffle_np(rec, seed, bits):
     "The order `shuffle_records` gives the records `rec` (a 1-D NumPy array), made with NumPy"
     n,nb = len(rec),1 << bits
+    assert n < 2**32, "NumPy's shuffle takes fewer than 2**32 records"
     with np.errstate(over='ignore'):
         b = (_mix64(np.uint64(seed) + np.arange(n, dtype=np.uint64)*_GOLDEN) >> np.uint64(64 - bits)).astype(np.int64) if bits else np.zeros(n, np.int64)
         out = rec[np.argsort(b, kind='stable')]
@@ -106,11 +117,12 @@ def _shuffle_np(rec, seed, bits):
         big = np.argsort(-counts, kind='stable')   # the buckets, largest first
         for k in range(int(counts.max(initial=0)) - 1, 0, -1):   # the kernel's swap at position k, in every bucket longer than k at once
             act = big[:int((counts > k).sum())]
-            m = np.uint64(k + 1); q = (_M64 % m + np.uint64(1)) % m
-            xs = x[act] + _GOLDEN; r = _mix64(xs)
-            while (bad := r > _M64 - q).any(): xs[bad] += _GOLDEN; r[bad] = _mix64(xs[bad])   # drawn again, as `below` does
+            m = np.uint64(k + 1); t = (np.uint64(0) - m) % m
+            xs = x[act] + _GOLDEN; hi,lo = _mul(_mix64(xs), m)
+            while (bad := lo < t).any():   # drawn again, as `below` does
+                xs[bad] += _GOLDEN; hi[bad],lo[bad] = _mul(_mix64(xs[bad]), m)
             x[act] = xs
-            i,j = start[act] + k,start[act] + (r % m).astype(np.int64)
+            i,j = start[act] + k,start[act] + hi.astype(np.int64)
             v = out[i].copy(); out[i] = out[j]; out[j] = v
     return out
 
@@ -136,12 +148,15 @@ def record_kernels():
     return _kernel['k']
 
 # %% ../nbs/01c_records.ipynb #rc16
-def shuffle_records(rec, seed, bits=None, threads=None):
-    "The 16-byte records `rec` (a contiguous 1-D `complex128` CPU tensor) in a uniformly random order drawn from `seed`, in a new tensor: `2**bits` buckets at random (`_bucket_bits` by default), then each shuffled"
+def shuffle_records(rec, seed, bits=None, threads=None, out=None):
+    "The 16-byte records `rec` (a contiguous 1-D `complex128` CPU tensor) in a uniformly random order drawn from `seed`, in `out` (a tensor like `rec`, else a new one on 2 MB pages): `2**bits` buckets at random (`_bucket_bits` by default), then each shuffled"
     if not (isinstance(rec, torch.Tensor) and rec.is_cpu and rec.dtype==torch.complex128 and rec.dim()==1 and rec.is_contiguous()):
         raise TypeError(f"shuffle_records takes a contiguous 1-D complex128 CPU tensor of 16-byte records, not {type(rec).__name__} {getattr(rec, 'dtype', '')}")
     n,bits,seed = len(rec),(_bucket_bits(len(rec)) if bits is None else bits),int(seed) % 2**64
-    out,k = huge_empty(n, dtype=rec.dtype),record_kernels()
+    if out is None: out = huge_empty(n, dtype=rec.dtype)
+    elif not (isinstance(out, torch.Tensor) and out.shape==rec.shape and out.dtype==rec.dtype and out.is_cpu and out.is_contiguous()) or out.data_ptr()==rec.data_ptr():
+        raise ValueError(f"out must be a contiguous CPU tensor like rec ({len(rec):,} complex128 records), not rec itself")
+    k = record_kernels()
     if k is None: out.numpy().view('V16')[:] = _shuffle_np(rec.numpy().view('V16'), seed, bits)
     elif not k.lib.shuffle_records(rec.data_ptr(), n, seed, bits, out.data_ptr(), _threads(threads)): raise MemoryError(f"no memory for {2**bits:,} buckets")
     return out
