@@ -37,6 +37,12 @@ static inline void prefetch(const void* row, int64_t bytes) {
   for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char*)row + b, 1, 0);
 #endif
 }
+/* One value that will be read soon, into every level of cache (a bias: one value a row). */
+static inline void prefetch_value(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 0, 3);
+#endif
+}
 
 /* fa(a) on this thread and fb(b) on a second one when `threads` > 1 (one after the other otherwise, or if no thread
    can be started); both have finished on return. Each writes only its own memory, so the results are the same bits. */

@@ -167,7 +167,10 @@ static void* NAME##_run(void* p) { \
   const NAME##_job* j = (const NAME##_job*)p; \
   const int64_t* x = j->x; const T *U = j->U, *bu = j->bu, *M = j->M, *bm = j->bm; const int64_t f = j->f; \
   for (int64_t i = j->i0; i < j->i1; ++i) { \
-    if (i + AHEAD < j->i1) { prefetch(U + x[2*(i+AHEAD)]*f, f*sizeof(T)); prefetch(M + x[2*(i+AHEAD)+1]*f, f*sizeof(T)); } \
+    if (i + AHEAD < j->i1) {   /* the rows and the biases (a table too large for the nearest caches) of the rating AHEAD */ \
+      const int64_t ua = x[2*(i+AHEAD)], ma = x[2*(i+AHEAD)+1]; \
+      prefetch(U + ua*f, f*sizeof(T)); prefetch(M + ma*f, f*sizeof(T)); prefetch_value(bu + ua); prefetch_value(bm + ma); \
+    } \
     const int64_t u = x[2*i], m = x[2*i+1]; const T* a = U + u*f; const T* c = M + m*f; \
     T z = 0; \
     SIMD_SUM(z) for (int64_t k = 0; k < f; ++k) z += a[k]*c[k]; \
