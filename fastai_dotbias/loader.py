@@ -155,7 +155,8 @@ _shuffle_min = 2**22   # records (64 MB) from which an epoch's order comes from 
 def _epoch(self:RatingsDL, ds):
     "This epoch's batches: from `_shuffle_min` shuffled records on, the records shuffled at once by `shuffle_records` (seeded from `rng`, as `get_idxs` is) and sliced; else `_batches` of `get_idxs`"
     rec = self._records_of(ds)
-    if rec is None or len(rec) < _shuffle_min or self.world_size!=1 or 'get_idxs' in self.__dict__:   # `get_idxs` replaced (as `get_preds(reorder=True)` does): its order
+    if (rec is None or len(rec) < _shuffle_min or self.world_size!=1
+        or 'get_idxs' in self.__dict__ or type(self).get_idxs is not RatingsDL.get_idxs):   # `get_idxs` replaced (as `get_preds(reorder=True)` does) or overridden: its order
         return self._batches(ds, tensor(self.get_idxs()).to(ds.x.device))
     c = self._rec   # the last epoch's memory, when no other iteration holds it: its batches were copied out (`split_records`)
     epoch = shuffle_records(rec, self.rng.randint(0, 2**32-1), out=c.pop('epoch', None))
