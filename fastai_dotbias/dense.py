@@ -9,7 +9,7 @@ __all__ = ['dense_kernels', 'book_grads']
 from fastai.tabular.all import *
 from fastai.collab import *
 from .model import *
-from .kernels import _c_common,_compile,_Cache,_threads
+from .kernels import _c_common,_compile,_Cache,_threads,_built
 from .sparse import _bounds
 import ctypes
 from torch.nn.modules import module as mm
@@ -75,15 +75,8 @@ class _DenseKernels:
 _dense = _Cache()
 def dense_kernels():
     "The compiled `_dense_src` (`_DenseKernels`, built on first use, then cached on disk), or `None` where it cannot be built or `FASTAI_DOTBIAS_KERNEL=0`"
-    if os.environ.get('FASTAI_DOTBIAS_KERNEL', '1')=='0': return None
-    if 'k' not in _dense:
-        try: _dense['k'] = _DenseKernels(_compile(_dense_src, 'dense', flags=['-ffp-contract=off']))
-        except Exception as e:
-            _dense['k'] = None
-            why = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            warn(f"DotProductBias' one-pass backward could not be built ({why}), so autograd computes its gradients: the same "
-                 "values, slower. Install a C compiler to get it, or set FASTAI_DOTBIAS_KERNEL=0 to silence this.")
-    return _dense['k']
+    return _built(_dense, lambda: _DenseKernels(_compile(_dense_src, 'dense', flags=['-ffp-contract=off'])), "DotProductBias",
+                  "its one-pass backward's C kernel", 'autograd computes its gradients: the same values, slower')
 
 # %% ../nbs/04a_dense.ipynb #dn11
 _tables = lambda m: (m.user_factors, m.user_bias, m.movie_factors, m.movie_bias)

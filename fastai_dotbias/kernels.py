@@ -6,7 +6,7 @@
 __all__ = []
 
 # %% ../nbs/01b_kernels.ipynb #kn04
-import ctypes, hashlib, os, platform, shutil, subprocess, sys, tempfile
+import ctypes, hashlib, os, platform, shutil, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 import torch
 from fastcore.basics import *
@@ -106,3 +106,16 @@ def _ptrs(ts): return (_ptr*len(ts))(*[t.data_ptr() for t in ts])
 class _Cache(dict):
     "A dict that pickles empty: it holds a loaded library, which cloudpickle (fastai's `export`) cannot pickle"
     def __reduce__(self): return (type(self), ())
+
+def _built(cache, make, who, what, fallback):
+    "The kernels `make()` builds (with `_compile`), made once and kept in `cache`; `None` with `FASTAI_DOTBIAS_KERNEL=0`, or where they cannot be built, after one warning that `who` could not build `what` and does `fallback` instead"
+    if os.environ.get('FASTAI_DOTBIAS_KERNEL', '1')=='0': return None
+    if 'k' not in cache:
+        t = time.time()
+        try: cache['k'] = make()
+        except Exception as e:
+            cache['k'] = None
+            why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            warnings.warn(f"{who} could not build {what} ({why}), so {fallback}. Install a C compiler to get them, or set FASTAI_DOTBIAS_KERNEL=0 to silence this.")
+        if cache['k'] is not None and time.time()-t > 5: print(f"{who}: built {what} in {time.time()-t:.0f} s (cached for next time)", file=sys.stderr)
+    return cache['k']

@@ -166,7 +166,8 @@ def _epoch(self:RatingsDL, ds):
 def _slices(self:RatingsDL, epoch, c):
     "The batches of `epoch`'s records, giving its memory back to the cache `c` once they are done"
     try:
-        for i in range(len(self)): yield split_records(epoch[i*self.bs:(i+1)*self.bs])
+        bs = self.bs
+        for i in range(len(self)): yield split_records(epoch[i*bs:(i+1)*bs])
     finally: c['epoch'] = epoch
 
 @patch

@@ -6,12 +6,12 @@
 __all__ = ['record_kernels', 'shuffle_records', 'split_records']
 
 # %% ../nbs/01c_records.ipynb #rc04
-import ctypes, math, os, warnings
+import ctypes, math, os
 import numpy as np
 import torch
 from fastcore.basics import *
 from .pages import *
-from .kernels import _c_common,_compile,_Cache,_threads,_i64,_ptr
+from .kernels import _c_common,_compile,_Cache,_threads,_i64,_ptr,_built
 
 # %% ../nbs/01c_records.ipynb #rc07
 _records_src = _c_common + r'''
@@ -137,15 +137,8 @@ class _RecordKernels:
 _kernel = _Cache()
 def record_kernels():
     "The compiled record kernels (built on first use, then cached on disk), or `None` where they cannot be built or `FASTAI_DOTBIAS_KERNEL=0`"
-    if os.environ.get('FASTAI_DOTBIAS_KERNEL', '1')=='0': return None
-    if 'k' not in _kernel:
-        try: _kernel['k'] = _RecordKernels(_compile(_records_src, 'records'))
-        except Exception as e:
-            _kernel['k'] = None
-            why = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            warnings.warn(f"The loader could not build its C record kernels ({why}), so it shuffles large data with NumPy: the same order, slower. "
-                          "Install a C compiler to get them, or set FASTAI_DOTBIAS_KERNEL=0 to silence this.")
-    return _kernel['k']
+    return _built(_kernel, lambda: _RecordKernels(_compile(_records_src, 'records')), 'The loader', 'its C record kernels',
+                  'it shuffles large data with NumPy and splits batches with PyTorch ops: the same values, slower')
 
 # %% ../nbs/01c_records.ipynb #rc16
 def shuffle_records(rec, seed, bits=None, threads=None, out=None):

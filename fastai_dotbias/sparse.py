@@ -11,7 +11,7 @@ from fastai.collab import *
 from .model import *
 from .pages import *
 from .kernels import *
-from .kernels import _c_common,_compile,_Cache,_threads,_ptrs,_i64,_f64,_ptr,_tuned,_cc
+from .kernels import _c_common,_compile,_Cache,_threads,_ptrs,_i64,_f64,_ptr,_tuned,_cc,_built
 import ctypes, threading
 from contextlib import contextmanager
 
@@ -436,7 +436,12 @@ class _RowKernels:
             raise TypeError("step_rows_ takes 7 hyper-parameters and one float32 step count for each of the four tables")
         for p,mv in zip(tables, mvs):
             if mv.shape!=(len(p), 2, *p.shape[1:]): raise ValueError(f"moving averages of shape {list(mv.shape)} for a table of shape {list(p.shape)}")
-        ku,km = len(uu),len(um)
+        return self._step_rows(g, x, rows, tables, mvs, steps, hypers, s, y_range, threads)
+
+    def _step_rows(self, g, x, rows, tables, mvs, steps, hypers, s, y_range, threads=None):
+        "`step_rows_` without its checks, for the fused backward: its tables were checked by the forward (`dot_unique`), its rows made by it, and its state by `LazyAdam._rows_plan`"
+        (uu,iu,um,im),(U,bu,M,bm) = rows,tables
+        f,ku,km = U.shape[1],len(uu),len(um)
         GU,gbu,GM,gbm = U.new_empty(ku, f),U.new_empty(ku),U.new_empty(km, f),U.new_empty(km)
         lo,hi = _bounds(y_range)
         (self.lib.step_rows_f32 if U.dtype==torch.float32 else self.lib.step_rows_f64)(
@@ -449,18 +454,8 @@ class _RowKernels:
 _kernel = _Cache()
 def row_kernels():
     "The compiled row kernels, `_RowKernels` (built on first use, then cached on disk), or `None` where they cannot be built or `FASTAI_DOTBIAS_KERNEL=0`"
-    if os.environ.get('FASTAI_DOTBIAS_KERNEL', '1')=='0': return None
-    if 'k' not in _kernel:
-        t = time.time()
-        try: _kernel['k'] = _RowKernels(_compile(_row_src, 'rows'))
-        except Exception as e:
-            _kernel['k'] = None
-            why = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            warn(f"LazyAdam could not build its C row kernels ({why}), so it steps sparse gradients with PyTorch ops: the same "
-                 "results, slower on large tables. Install a C compiler to get them, or set FASTAI_DOTBIAS_KERNEL=0 to silence this.")
-        if _kernel['k'] is not None and time.time()-t > 5:
-            print(f"LazyAdam: built its C row kernels in {time.time()-t:.0f} s (cached for next time)", file=sys.stderr)
-    return _kernel['k']
+    return _built(_kernel, lambda: _RowKernels(_compile(_row_src, 'rows')), 'LazyAdam', 'its C row kernels',
+                  'it steps sparse gradients with PyTorch ops: the same results, slower on large tables')
 
 # %% ../nbs/04_sparse.ipynb #3f2eb76c
 def _unique(idx, n):
@@ -523,7 +518,7 @@ class _DotBiasRows(torch.autograd.Function):
         k,opt = row_kernels(),getattr(_in_bwd, 'opt', None)
         plan = opt._rows_plan(ctx.tables) if opt is not None and all(ctx.needs_input_grad[2:]) else None
         if plan is not None:   # the gradients and the optimizer's step on their rows, one call: no gradient made, none to step
-            k.step_rows_(g.contiguous(), x, (uu, iu, um, im), ctx.tables, *plan, s, ctx.y_range, threads=ctx.threads)
+            k._step_rows(g.contiguous().to(U.dtype), x, (uu, iu, um, im), ctx.tables, *plan, s, ctx.y_range, threads=ctx.threads)
             return (None,)*6
         GU,gbu,GM,gbm = k.dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range, threads=ctx.threads)
         sp = lambda rows,v,size: torch.sparse_coo_tensor(rows[None], v, size, is_coalesced=True, check_invariants=False)
