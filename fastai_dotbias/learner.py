@@ -99,6 +99,8 @@ class DotBiasLearner(Learner):
             except Exception as e: raise modify_exception(e, f'Exception occured in `{cb.__class__.__name__}` when calling event `{event_name}`:\n\t{e.args[0]}', replace=True)
 
 # %% ../nbs/05_learner.ipynb #8d125772
+from torch.nn import _reduction as _Reduction
+
 def _flat_mse(lf):
     "The reduction of `lf` if it is fastai's `MSELossFlat` (`floatify` or not), else None"
     f = getattr(lf, 'func', None)
@@ -115,7 +117,8 @@ def _do_one_batch(self:DotBiasLearner):
             y = self.yb[0]
             if (self.loss_func.floatify and y.dtype!=torch.float16) or y.dtype in (torch.int8,torch.int16,torch.int32): y = y.float() if self.loss_func.floatify else y.long()
             self._mse = p,y,red = self.pred.reshape(-1),y.reshape(-1),red   # what the loss is of, for `_rows_backward`
-            loss = F.mse_loss(p, y, reduction=red)
+            same = type(p) is Tensor and type(y) is Tensor and p.shape==y.shape   # what `F.mse_loss` calls after its checks, called directly
+            loss = torch._C._nn.mse_loss(p, y, _Reduction.get_enum(red)) if same else F.mse_loss(p, y, reduction=red)
         self.loss_grad = loss.as_subclass(Tensor) if isinstance(loss, TensorBase) else loss
         self.loss = self.loss_grad.clone()
     self('after_loss')
@@ -289,24 +292,35 @@ def _nothing_between(self:DotBiasLearner):
     if cbs is None: cbs = self._handlers['_between'] = [cb for e in _between for cb,_ in self._listeners(e) if type(cb) is not FiniteLossCallback]
     return not cbs
 
+def _mse_scale(p, red):
+    "`c` in the gradient `(p - y)*c` of `F.mse_loss(p, y, reduction=red)` by `p`"
+    return 2/p.numel() if red=='mean' else 2.
+
 def _mse_grad(p, y, red):
     "The gradient of `F.mse_loss(p, y, reduction=red)` by `p`, as PyTorch's backward computes it (the same bits): `2/n*(p-y)` for the mean, `2*(p-y)` for the sum"
-    return (p.detach() - y).mul_(2/p.numel() if red=='mean' else 2.)
+    return (p.detach() - y).mul_(_mse_scale(p, red))
+
+@patch
+def _pred_mse(self:DotBiasLearner):
+    "`(p, y, red)` where the loss is the flat mean squared error (`red`uced) of `p`, `self.pred` flattened, against `y`, else None"
+    p,y,red = self._mse or (None,)*3
+    if p is None or red not in ('mean','sum') or p.dtype!=y.dtype or p.shape!=y.shape: return None
+    return p,y,red
 
 @patch
 def _pred_grad(self:DotBiasLearner):
     "The loss's gradient by `self.pred` (`_mse_grad`) where the loss is the flat mean squared error of it, else None"
-    p,y,red = self._mse or (None,)*3
-    if p is None or red not in ('mean','sum') or p.dtype!=y.dtype or p.shape!=y.shape: return None
-    return _mse_grad(p, y, red).view(self.pred.shape)
+    m = self._pred_mse()
+    return None if m is None else _mse_grad(*m).view(self.pred.shape)
 
 @patch
 def _rows_backward(self:DotBiasLearner):
-    "This batch's backward: where the loss is the mean squared error of the fused rows' predictions, their backward (`_DotBiasRows`) called on its gradient, without autograd's engine; else `loss.backward()`"
+    "This batch's backward: where the loss is the mean squared error of the fused rows' predictions, their backward (`_DotBiasRows`) called on the predictions and targets, its kernel making the gradient `_mse_grad` would (no tensor op between the loss and the kernel), without autograd's engine; else `loss.backward()`"
     node = getattr(self.pred, 'grad_fn', None)
-    g = self._pred_grad() if type(node) is _DotBiasRows._backward_cls else None
-    if g is None: return self._backward()
-    grads = _DotBiasRows.backward(node, g)
+    m = self._pred_mse() if type(node) is _DotBiasRows._backward_cls else None
+    if m is None: return self._backward()
+    p,y,red = m
+    grads = _DotBiasRows.backward(node, p, y, _mse_scale(p, red))
     for t,gt in zip(node.tables, grads[2:]):   # not stepped in the backward: the gradients, as autograd would leave them
         if gt is not None: t.grad = gt if t.grad is None else t.grad + gt
 

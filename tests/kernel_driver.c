@@ -11,7 +11,7 @@ void dot_rows_back_f32(const int64_t* x, const int64_t* iu, const int64_t* im, i
 int64_t sum_rows_f32(const float* G, const int64_t* d, int64_t b, int64_t f, int64_t n, float* O);
 int64_t adam_rows_f32(float* P, float* MV, const int64_t* r, const float* G, int64_t k, int64_t f, int64_t n, double lr, double mom, double sqr_mom, double eps, double wd, double step, int decouple_wd);
 int64_t dot_unique_f32(const int64_t* x, int64_t b, const float* U, const float* bu, int64_t nu, const float* M, const float* bm, int64_t nm, int64_t f, int squash, double lo, double hi, float* out, float* s, int64_t* uu, int64_t* iu, int64_t* um, int64_t* im, int64_t* k, int threads);
-void step_rows_f32(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, float* U, float* bu, float* M, float* bm, float* MU, float* Mbu, float* MM, float* Mbm, const int64_t* uu, int64_t ku, const int64_t* um, int64_t km, int64_t f, int squash, double lo, double hi, const float* s, const float* g, float* GU, float* gbu, float* GM, float* gbm, float** st, double* h, int threads);
+void step_rows_f32(const int64_t* x, const int64_t* iu, const int64_t* im, int64_t b, float* U, float* bu, float* M, float* bm, float* MU, float* Mbu, float* MM, float* Mbm, const int64_t* uu, int64_t ku, const int64_t* um, int64_t km, int64_t f, int squash, double lo, double hi, const float* s, const float* g, const float* y, double c, float* GU, float* gbu, float* GM, float* gbm, float** st, double* h, int threads);
 int main(void) {
   srand(1);
   int64_t sizes[][3] = {{1,1,1},{5,64,3},{3000,130,7},{2000,65,50},{1,2,1},{4096,1000,16}};
@@ -39,8 +39,17 @@ int main(void) {
     float *GU2 = malloc(k[0]*f*4), *gbu2 = malloc(k[0]*4), *GM2 = malloc(k[1]*f*4), *gbm2 = malloc(k[1]*4), steps[4] = {0, 0, 0, 0};
     float* st[4] = {steps, steps + 1, steps + 2, steps + 3};
     double h[28]; for (int i = 0; i < 4; ++i) { double hi[7] = {1e-3, 0.9, 0.99, 1e-5, 0.1, 0, 1}; memcpy(h + 7*i, hi, sizeof hi); }
-    step_rows_f32(x, iu, im, b, U2, bu2, M2, bm2, MU, Mbu, MM, Mbm, uu, k[0], um, k[1], f, 1, 0, 5.5, s, g, GU2, gbu2, GM2, gbm2, st, h, th);
+    step_rows_f32(x, iu, im, b, U2, bu2, M2, bm2, MU, Mbu, MM, Mbm, uu, k[0], um, k[1], f, 1, 0, 5.5, s, g, NULL, 0, GU2, gbu2, GM2, gbm2, st, h, th);
     if (memcmp(GU, GU2, k[0]*f*4) || memcmp(GM, GM2, k[1]*f*4) || steps[0] != 1 || steps[3] != 1) { puts("step_rows differs"); return 1; }
+    /* the same step given the predictions and their targets: the gradient (out - y)*c made inside, as given above */
+    float *yv = malloc(b*4), *gy = malloc(b*4); const double cc = 2.0/b;
+    for (int64_t i = 0; i < b; ++i) { yv[i] = 5*(rand()/(float)RAND_MAX); gy[i] = (out[i] - yv[i])*(float)cc; }
+    dot_rows_back_f32(x, iu, im, b, U, M, k[0], k[1], f, 1, 0, 5.5, s, gy, GU, gbu, GM, gbm, th);
+    memcpy(U2, U, nu*f*4); memcpy(M2, M, nm*f*4); memset(bu2, 0, nu*4); memset(bm2, 0, nm*4);
+    memset(MU, 0, nu*2*f*4); memset(Mbu, 0, nu*2*4); memset(MM, 0, nm*2*f*4); memset(Mbm, 0, nm*2*4);
+    step_rows_f32(x, iu, im, b, U2, bu2, M2, bm2, MU, Mbu, MM, Mbm, uu, k[0], um, k[1], f, 1, 0, 5.5, s, out, yv, cc, GU2, gbu2, GM2, gbm2, st, h, th);
+    if (memcmp(GU, GU2, k[0]*f*4) || memcmp(GM, GM2, k[1]*f*4) || memcmp(gbu, gbu2, k[0]*4) || steps[0] != 2) { puts("step_rows with targets differs"); return 1; }
+    free(yv); free(gy);
     free(uu2); free(iu2); free(um2); free(im2); free(out2); free(s2); free(U2); free(bu2); free(M2); free(bm2);
     free(MU); free(Mbu); free(MM); free(Mbm); free(GU2); free(gbu2); free(GM2); free(gbm2);
     float *Gb = malloc(b*f*4), *O = malloc(k[0]*f*4);
