@@ -11,7 +11,7 @@ from fastai.collab import *
 from .model import *
 from .pages import *
 from .kernels import *
-from .kernels import _c_common,_compile,_Cache,_threads,_ptrs,_i64,_f64,_ptr,_tuned,_cc,_built
+from .kernels import _c_common,_compile,_Cache,_threads,_ptrs,_i64,_f64,_ptr,_built
 import ctypes, threading
 from contextlib import contextmanager
 
@@ -545,13 +545,12 @@ class _DotBiasRows(torch.autograd.Function):
         "Given `g`, the loss's gradient by the output (as autograd calls it); or the output itself with targets `y` and a scale `c` (as `DotBiasLearner` calls it), the gradient then `(g - y)*c`, a mean squared error's, made by the kernel"
         x,U,M,uu,iu,um,im,s = ctx.saved_tensors
         k,opt = row_kernels(),getattr(_in_bwd, 'opt', None)
-        if y is not None and not (g.dtype==y.dtype==U.dtype and g.is_contiguous() and y.is_contiguous() and g.numel()==y.numel()==len(x)):
-            g,y = (g.detach() - y).mul_(c),None
         plan = opt._rows_plan(ctx.tables) if opt is not None and all(ctx.needs_input_grad[2:]) else None
+        if y is not None and (plan is None or not (g.dtype==y.dtype==U.dtype and g.is_contiguous() and y.is_contiguous() and g.numel()==y.numel()==len(x))):
+            g,y = (g.detach() - y).mul_(c),None   # the gradient made here: no step in the kernel, or predictions it does not take
         if plan is not None:   # the gradients and the optimizer's step on their rows, one call: no gradient made, none to step
             k._step_rows(g.contiguous().to(U.dtype), x, (uu, iu, um, im), ctx.tables, *plan, s, ctx.y_range, threads=ctx.threads, y=y, c=c)
             return (None,)*6
-        if y is not None: g = (g.detach() - y).mul_(c)
         GU,gbu,GM,gbm = k.dot_rows_back(g.contiguous(), x, iu, len(uu), im, len(um), U, M, s, ctx.y_range, threads=ctx.threads)
         sp = lambda rows,v,size: torch.sparse_coo_tensor(rows[None], v, size, is_coalesced=True, check_invariants=False)
         return None,None,sp(uu, GU, U.shape),sp(uu, gbu, (len(U),)),sp(um, GM, M.shape),sp(um, gbm, (len(M),))
