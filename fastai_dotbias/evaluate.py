@@ -132,9 +132,9 @@ def _torchmetrics_check(top, rel, k, n_items):
     return {n: torch.stack(v).mean().item() for n,v in res.items()}
 
 # %% ../nbs/09_evaluate.ipynb #187595db
-def _preds(learn, test):
-    "Predictions of `learn` for the rows of `test`, unseen ids mapped to `#na#`"
-    dl = learn.dls.test_dl(test, unknown='na')
+def _preds(learn, test, bs=4096):
+    "Predictions of `learn` for the rows of `test`, unseen ids mapped to `#na#`, in batches of at least `bs` rows (an ensemble runs each member once a batch)"
+    dl = learn.dls.test_dl(test, unknown='na', bs=max(learn.dls.valid.bs, bs))
     with learn.no_bar(), learn.no_logging(): preds,_ = learn.get_preds(dl=dl, reorder=False)
     return preds.view(-1)
 
@@ -320,8 +320,12 @@ def _metrics(metrics):
     "`metrics`, or a fresh RMSE and MAE when None"
     return [RMSE(), mae] if metrics is None else metrics
 
-def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs, quiet, init='random', metrics=None):
-    "One `dotbias_learner` trained with `fit_one_cycle`; the biases get their own `lr_bias`/`wd_bias` when given, and start at the baseline with `init='baseline'`"
+class _NoValidation(Callback):
+    "Skip each epoch's validation: for a model of which only the tables are kept"
+    def before_validate(self): raise CancelValidException()
+
+def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs, quiet, init='random', metrics=None, validate=True):
+    "One `dotbias_learner` trained with `fit_one_cycle`; the biases get their own `lr_bias`/`wd_bias` when given, and start at the baseline with `init='baseline'`; no validation after each epoch when not `validate`"
     set_seed(seed)
     groups = lr_bias is not None or wd_bias is not None
     learn = dotbias_learner(dls, n_factors=n_factors, metrics=_metrics(metrics), cbs=cbs, sparse=sparse, **(dict(splitter=bias_splitter) if groups else {}))
@@ -329,7 +333,7 @@ def _fit_one(dls, n_factors, epochs, lr, wd, lr_bias, wd_bias, sparse, seed, cbs
     elif init!='random': raise ValueError(f"init={init!r}: the biases start 'random' (the book's) or at the 'baseline'.")
     if groups: lr,wd = np.array([lr, ifnone(lr_bias, lr)]),[wd, ifnone(wd_bias, wd)]
     with (learn.no_bar() if quiet else contextlib.nullcontext()), (learn.no_logging() if quiet else contextlib.nullcontext()):
-        learn.fit_one_cycle(epochs, lr, wd=wd)
+        learn.fit_one_cycle(epochs, lr, wd=wd, cbs=None if validate else _NoValidation())
     return learn
 
 def _member(train, valid, cols, bs, recipe, seed, j):
@@ -345,8 +349,9 @@ def fit_recipe(train, valid, n_factors=50, bs=64, epochs=5, lr=5e-3, wd=0.1, lr_
                user_name=None, item_name=None, rating_name=None, cbs=None, quiet=True, baseline_weight=1., init='random', show_progress=False, jobs=None, metrics=None):
     "A learner trained on `train` with `fit_one_cycle(epochs, lr, wd=wd)` (the book's recipe by default), validated on `valid`; with `ensemble=k`, the average of `k` such models, trained side by side on `jobs` (a `Jobs`) when given; with `baseline_weight` below 1, blended with the bias baseline (`with_baseline`); `init='baseline'` starts the biases at it (`init_biases`); `metrics` are the learner's (RMSE and MAE when None; `[]` where only the validation loss is read)"
     cols = dict(zip(('user_name','item_name','rating_name'), _cols(train, user_name, item_name, rating_name)))
+    kept = ensemble>1 and quiet and cbs is None   # quiet members: only their models are kept, so no metrics and no validation
     recipe = dict(n_factors=n_factors, epochs=epochs, lr=lr, wd=wd, lr_bias=lr_bias, wd_bias=wd_bias, sparse=sparse, cbs=cbs, quiet=quiet, init=init,
-                  metrics=metrics if ensemble==1 or not quiet or cbs is not None else [])   # quiet members: only their models are kept
+                  metrics=[] if kept else metrics, validate=not kept)
     show = dict(what='ensemble members trained', show=show_progress and ensemble>1)
     if ensemble==1 or jobs is None or jobs.n==1 or cbs is not None:
         learns = [_member(train, valid, cols, bs, recipe, seed, j) for j in _progress(range(ensemble), **show)]
