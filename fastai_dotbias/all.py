@@ -11,6 +11,7 @@ from .interpret import *
 from .baselines import *
 from .jobs import *
 from .evaluate import *
+from .draws import *
 from .tune import *
 from .distributed import *
 from .export import *

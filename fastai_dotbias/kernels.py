@@ -25,8 +25,10 @@ _c_common = r'''
    over the table, and without the hint each one waits for main memory in turn. */
 #define AHEAD 8
 /* A dot product's sum in the vector registers' width: the compiler may split it into as many partial sums as one holds
-   (`-fopenmp-simd` lets it; without that flag the pragma is ignored and the sum runs in order). */
-#define SIMD_SUM(z) _Pragma("omp simd reduction(+:z)")
+   (`-fopenmp-simd` lets it; without that flag the pragma is ignored and the sum runs in order). The pragma is spelled
+   through PRAGMA so that it names the sum given (inside a string, `z` would stay `z`). */
+#define PRAGMA(x) _Pragma(#x)
+#define SIMD_SUM(z) PRAGMA(omp simd reduction(+:z))
 /* Below this many values to step, a second thread costs more to start than it saves. */
 #define PAR_MIN 2048
 /* Below this many ratings, the passes over a batch (distinct rows, forward, backward) keep to one thread too. */

@@ -21,6 +21,8 @@ from .evaluate import *
 from .evaluate import _preds,_progress
 from .baselines import *
 from .jobs import *
+from .draws import *
+from .draws import _by_row
 import time, warnings, math
 
 # %% ../nbs/10_tune.ipynb #2ea66029
@@ -198,7 +200,9 @@ def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=
     dt,D,dev = torch.float64,n_factors,torch.device(ifnone(device, getattr(dls, 'device', None) or 'cpu'))
     u,i,r = (torch.as_tensor(o, device=dev) for o in (codes[:,0],codes[:,1],r.astype(np.float64)))
     n_u,n_i,mu = len(classes[user]),len(classes[item]),r.mean()
-    gu,gi = _groups(u, i, r-mu, n_u, n_i),_groups(i, u, r-mu, n_i, n_u)
+    k = draw_kernels() if dev.type=='cpu' else None   # each row in one pass of a C kernel, else PyTorch's batched solves
+    rows,draw = (_by_row,k.draw_rows) if k else (_groups,_draw_rows)
+    gu,gi = rows(u, i, r-mu, n_u, n_i),rows(i, u, r-mu, n_i, n_u)
     torch.manual_seed(seed)
     U,V = (torch.randn(o, D+1, dtype=dt, device=dev)*0.1 for o in (n_u,n_i))   # factors, then the bias, per row
     a = ifnone(alpha, 2.)
@@ -206,8 +210,8 @@ def gibbs(dls, sweeps=250, n_factors=30, burn=None, keep=None, alpha=None, seed=
     models = []
     for s in _progress(range(sweeps), what='Gibbs sweeps', show=show_progress):
         (mU,lU),(mV,lV) = _hyper(U),_hyper(V)
-        U,_ = _draw_rows(gu, n_u, V, mU, lU, a)
-        V,sse = _draw_rows(gi, n_i, U, mV, lV, a)
+        U,_ = draw(gu, n_u, V, mU, lU, a)
+        V,sse = draw(gi, n_i, U, mV, lV, a)
         if alpha is None: a = torch.distributions.Gamma(1+len(r)/2, 1+sse/2).sample().item()
         if s in at: models.append(_draw_model(U, V, mu, classes, user, item))
     return DotBiasEnsemble(models)

@@ -1,14 +1,17 @@
-"""The Gibbs sampler, per sweep: today's `gibbs` (ratings laid out in blocks by row, one batched product per block,
-float32 products, the noise's sum of squares from the same Gram matrices) against the sampler as it was before
-(`reference_gibbs` below: the posterior's sums taken one rating at a time with `index_add_`, float64, and a pass over
-the ratings for the errors), on the same DataLoaders with the same seed, side by side in one run. Prints seconds per
-sweep and the ratio, each one's test RMSE, and how far apart the two averages' predictions are.
+"""The Gibbs sampler, per sweep, three ways on the same DataLoaders with the same seed, side by side in one run:
+`rows`, today's `gibbs` on the CPU (each row's draw in one pass of the C kernel of `fastai_dotbias.draws`); `blocks`,
+the same `gibbs` with FASTAI_DOTBIAS_KERNEL=0, as it runs where nothing can be compiled (ratings laid out in blocks by
+row, one batched float32 product per block, PyTorch's batched Cholesky and solves); and `reference`, the sampler as
+it was before the blocks (`reference_gibbs` below: the posterior's sums taken one rating at a time with `index_add_`,
+float64, and a pass over the ratings for the errors). Prints seconds per sweep, each one's test RMSE, and the ratios
+and how far apart the averages' predictions are, against `rows`.
 
 Data: MovieLens 100k's u1 split when it is in fastai's data folder, else generated ratings of the same shape.
 
-    OMP_NUM_THREADS=1 python tests/bench_gibbs.py [--sweeps 250] [--threads 1]
+    OMP_NUM_THREADS=1 python tests/bench_gibbs.py [--sweeps 250] [--threads 1] [--paths rows,blocks,reference]
 """
 import argparse, os, time, warnings
+from fastcore.xtras import modified_env
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 import numpy as np, torch
 from fastai.tabular.all import *
@@ -56,20 +59,30 @@ def data():
     return 'generated ratings of MovieLens 100k\'s shape (943 x 1682, 80,000 training)',trn,tst[tst.user.isin(trn.user) & tst.title.isin(trn.title)]
 
 def main():
-    p = argparse.ArgumentParser(); p.add_argument('--sweeps', type=int, default=250); p.add_argument('--threads', type=int, default=1); a = p.parse_args()
+    p = argparse.ArgumentParser(); p.add_argument('--sweeps', type=int, default=250); p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--paths', default='rows,blocks,reference'); a = p.parse_args()
     torch.set_num_threads(a.threads)
     name,trn,tst = data()
     dls = DotBiasDataLoaders.from_dfs(trn, tst, item_name='title', bs=512, seed=0)
     print(f"{name}: {len(trn):,} training ratings, {a.sweeps} sweeps of 30 factors, torch threads {torch.get_num_threads()}")
     res = {}
-    for k,f in dict(blocks=lambda: gibbs(dls, sweeps=a.sweeps, seed=0), reference=lambda: reference_gibbs(dls, sweeps=a.sweeps, seed=0)).items():
-        t = time.perf_counter(); ens = f(); el = time.perf_counter()-t
+    paths = dict(rows=lambda: gibbs(dls, sweeps=a.sweeps, seed=0), reference=lambda: reference_gibbs(dls, sweeps=a.sweeps, seed=0))
+    if draw_kernels() is None: print("note: the row draws' C kernel did not build here, so `rows` is PyTorch's batched solves too")
+    gibbs(dls, sweeps=2, seed=0)   # untimed: PyTorch's first draws of its distributions take ~0.4 s once, whichever path comes first
+    for k in a.paths.split(','):
+        t = time.perf_counter()
+        if k=='blocks':
+            with modified_env(FASTAI_DOTBIAS_KERNEL='0'): ens = gibbs(dls, sweeps=a.sweeps, seed=0)
+        else: ens = paths[k]()
+        el = time.perf_counter()-t
         learn = DotBiasLearner(dls, ens, loss_func=MSELossFlat())
         with learn.no_bar(): preds = learn.get_preds(dl=learn.dls.test_dl(tst))[0].view(-1)
         res[k] = el,evaluate(learn, tst)['RMSE'],preds
-        print(f"{k:<10} {el/a.sweeps:.4f} s/sweep ({el:.1f} s in all), {len(ens.models)} draws kept, test RMSE {res[k][1]:.4f}")
-    (tb,rb,pb),(tr,rr,pr) = res['blocks'],res['reference']
-    print(f"blocks vs reference: {tr/tb:.1f}x faster per sweep; RMSE {rb:.4f} vs {rr:.4f} (difference {rb-rr:+.5f}); "
-          f"the two averages' predictions differ by {(pb-pr).abs().mean():.2e} on average, {(pb-pr).abs().max():.2e} at most")
+        print(f"{k:<10} {el/a.sweeps:.4f} s/sweep ({el:.1f} s in all), {len(ens.models)} draws kept, test RMSE {res[k][1]:.4f}", flush=True)
+    if 'rows' not in res: return
+    tb,rb,pb = res['rows']
+    for k,(tr,rr,pr) in res.items():
+        if k!='rows': print(f"rows vs {k}: {tr/tb:.1f}x faster per sweep; RMSE {rb:.4f} vs {rr:.4f} (difference {rb-rr:+.5f}); "
+                            f"the two averages' predictions differ by {(pb-pr).abs().mean():.2e} on average, {(pb-pr).abs().max():.2e} at most")
 
 if __name__ == '__main__': main()
