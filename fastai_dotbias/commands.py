@@ -333,7 +333,7 @@ def _train_tuned(args, ratings, plots):
     if len(val)==0: raise ValueError(f"The validation split is empty ({len(trn)} training ratings, --valid-pct too small for so few). Use more ratings or a larger --valid-pct.")
     try:
         with Jobs(args.jobs) as jobs: learn = _gibbs_or_not(args, _tune_or_not(args, trn, val, seed, jobs)[0], seed)
-    except KeyboardInterrupt: _die("interrupted while tuning or training several models: nothing was saved.", 130)
+    except KeyboardInterrupt: _die("interrupted while tuning, training several models or sampling: nothing was saved.", 130)
     res = evaluate(learn, val)
     interp = BiasInterpretation.from_learner(learn)
     for name,df in (('Lowest', interp.lowest(args.top)), ('Highest', interp.highest(args.top))):
