@@ -341,6 +341,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                         'fastai_dotbias.kernels._compile': ('kernels.html#_compile', 'fastai_dotbias/kernels.py'),
                                         'fastai_dotbias.kernels._cpu': ('kernels.html#_cpu', 'fastai_dotbias/kernels.py'),
                                         'fastai_dotbias.kernels._ptrs': ('kernels.html#_ptrs', 'fastai_dotbias/kernels.py'),
+                                        'fastai_dotbias.kernels._takes_tuned': ('kernels.html#_takes_tuned', 'fastai_dotbias/kernels.py'),
                                         'fastai_dotbias.kernels._threads': ('kernels.html#_threads', 'fastai_dotbias/kernels.py')},
             'fastai_dotbias.learner': { 'fastai_dotbias.learner.DotBiasLearner': ( 'learner.html#dotbiaslearner',
                                                                                    'fastai_dotbias/learner.py'),

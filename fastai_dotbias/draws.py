@@ -8,6 +8,7 @@ __all__ = ['draw_kernels']
 # %% ../nbs/10a_draws.ipynb #dw04
 from fastai.tabular.all import *
 from .kernels import _c_common,_compile,_Cache,_threads,_built
+from .evaluate import csr
 import ctypes
 
 # %% ../nbs/10a_draws.ipynb #dw05
@@ -102,9 +103,9 @@ def _by_row(idx, other, r, n, n_other):
     "The ratings sorted by row, as `draw_rows` takes them: each row's start (`n+1` offsets), then each rating's row in the other table and target"
     if len(idx) and not (0 <= int(idx.min()) and int(idx.max()) < n and 0 <= int(other.min()) and int(other.max()) < n_other):
         raise IndexError(f"ratings' rows must lie in 0..{n-1} and their other rows in 0..{n_other-1}")
-    order = torch.argsort(idx, stable=True)
-    start = torch.zeros(n+1, dtype=torch.int64, device=idx.device); start[1:] = torch.bincount(idx, minlength=n).cumsum(0)
-    return start,other[order].long().contiguous(),r[order].double().contiguous()
+    start,order = csr(idx.cpu(), np.arange(len(idx)), n)   # each row's ratings, in their order
+    order = torch.from_numpy(order).long()
+    return torch.from_numpy(start),other[order].long().contiguous(),r[order].double().contiguous()
 
 class _DrawKernels:
     "`draw_rows` of the compiled `_draws_src`, on CPU tensors of float64"

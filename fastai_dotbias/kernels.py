@@ -88,6 +88,10 @@ def _build(cc, flags, d, lib, src):
         if res.returncode: return f"{Path(cc).name} failed: " + ((res.stderr or res.stdout).strip().splitlines() or ['no output'])[0]
         os.replace(Path(t)/'lib.so', lib)
 
+def _takes_tuned(cc, flags, d):
+    "Does `cc` build an empty library with `flags` and the tuned flags?"
+    with tempfile.TemporaryDirectory(dir=d) as t: return _build(cc, flags+_tuned, t, Path(t)/'probe.so', 'int probe(void) { return 0; }\n') is None
+
 def _compile(src, name, flags=()):
     "The shared library compiled from C source `src` for this machine's processor, with `flags` added to the compiler's (built once, then cached on disk), loaded with ctypes"
     cc = _cc()
@@ -98,7 +102,8 @@ def _compile(src, name, flags=()):
     lib = d/f'{name}_{key}.so'
     if not lib.exists():
         d.mkdir(parents=True, exist_ok=True)
-        err = _build(cc, flags+_tuned, d, lib, src) and _build(cc, flags, d, lib, src)   # a compiler without the tuned flags builds it plainly
+        err = _build(cc, flags+_tuned, d, lib, src)
+        if err and not _takes_tuned(cc, flags, d): err = _build(cc, flags, d, lib, src)   # only a compiler that refuses the tuned flags builds it plainly
         if err: raise OSError(err)
     return ctypes.CDLL(str(lib))
 

@@ -66,14 +66,13 @@ def main():
     dls = DotBiasDataLoaders.from_dfs(trn, tst, item_name='title', bs=512, seed=0)
     print(f"{name}: {len(trn):,} training ratings, {a.sweeps} sweeps of 30 factors, torch threads {torch.get_num_threads()}")
     res = {}
-    paths = dict(rows=lambda: gibbs(dls, sweeps=a.sweeps, seed=0), reference=lambda: reference_gibbs(dls, sweeps=a.sweeps, seed=0))
+    def blocks():
+        with modified_env(FASTAI_DOTBIAS_KERNEL='0'): return gibbs(dls, sweeps=a.sweeps, seed=0)
+    paths = dict(rows=lambda: gibbs(dls, sweeps=a.sweeps, seed=0), blocks=blocks, reference=lambda: reference_gibbs(dls, sweeps=a.sweeps, seed=0))
     if draw_kernels() is None: print("note: the row draws' C kernel did not build here, so `rows` is PyTorch's batched solves too")
     gibbs(dls, sweeps=2, seed=0)   # untimed: PyTorch's first draws of its distributions take ~0.4 s once, whichever path comes first
     for k in a.paths.split(','):
-        t = time.perf_counter()
-        if k=='blocks':
-            with modified_env(FASTAI_DOTBIAS_KERNEL='0'): ens = gibbs(dls, sweeps=a.sweeps, seed=0)
-        else: ens = paths[k]()
+        t = time.perf_counter(); ens = paths[k]()
         el = time.perf_counter()-t
         learn = DotBiasLearner(dls, ens, loss_func=MSELossFlat())
         with learn.no_bar(): preds = learn.get_preds(dl=learn.dls.test_dl(tst))[0].view(-1)
